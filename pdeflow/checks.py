@@ -1,0 +1,36 @@
+"""Input checks shared by the solvers: clear messages before any work is done."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .domains import Domain
+
+
+def check_density(domain: Domain, density, name: str) -> np.ndarray:
+    """``density`` (array or callable of the coordinates) as a strictly positive, finite grid array."""
+    values = domain.evaluate(density, name)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        cell = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{name} is not finite at cell {cell}: {values[cell]!r}")
+    if values.min() <= 0:
+        cell = np.unravel_index(int(np.argmin(values)), values.shape)
+        cell = tuple(int(i) for i in cell)
+        raise ValueError(f"{name} must be strictly positive; cell {cell} holds {values[cell]:.6g}")
+    return values
+
+
+def check_same_mass(domain: Domain, rho0: np.ndarray, weight: np.ndarray, rtol: float = 1e-8) -> None:
+    m0, mw = domain.integrate(rho0), domain.integrate(weight)
+    if abs(m0 - mw) > rtol * mw:
+        raise ValueError(f"initial density has mass {m0:.12g} but the weight has mass {mw:.12g}; "
+                         "normalise them to the same mass (mass is conserved, and the steady state "
+                         "is the weight)")
+
+
+def check_positive_scalar(value, name: str) -> float:
+    value = float(value)
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive finite number, got {value}")
+    return value

@@ -1,0 +1,64 @@
+"""The ``pdeflow`` command: ``run`` a problem file, ``bench`` the solvers."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _run(args) -> int:
+    from .problems import find_problem, load_problem, run_problem
+
+    path = find_problem(args.problem)
+    problem = load_problem(path)
+    print(f"pdeflow run: {problem.name} ({path})")
+    traj, store, figure = run_problem(problem, Path(args.out), progress=not args.quiet)
+    s = traj.stats
+    print(f"  t = 0 .. {traj.t[-1]:g}: {len(traj.t)} outputs, {s['nsteps']} steps, nfev {s['nfev']}, "
+          f"njev {s['njev']}, {s['wall_time']:.2f} s")
+    print(f"  mass drift {abs(traj.mass[-1] - traj.mass[0]):.2e}, energy {traj.energy[0]:.6g} -> "
+          f"{traj.energy[-1]:.6g}")
+    print(f"  wrote {store} and {figure}")
+    return 0
+
+
+def _bench(args) -> int:
+    from .bench import format_report, run_benchmark
+
+    report = run_benchmark(n=args.n, repeats=args.repeats, rtol=args.rtol,
+                           fresh_reference=args.fresh_reference, out=args.json)
+    print(format_report(report))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="pdeflow", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run a problem file from solvers/ (default: ufd_circle)")
+    run.add_argument("problem", nargs="?", default=None,
+                     help="path to a .toml problem file or the name of one in solvers/")
+    run.add_argument("--out", default=".", help="directory for the HDF5 and PNG files (default: .)")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(func=_run)
+
+    bench = sub.add_parser("bench", help="time the UFD solver against the scipy BDF baseline")
+    bench.add_argument("--n", type=int, default=1024)
+    bench.add_argument("--repeats", type=int, default=5)
+    bench.add_argument("--rtol", type=float, default=1e-6)
+    bench.add_argument("--fresh-reference", action="store_true",
+                       help="recompute the n = 8192 reference instead of reading data/")
+    bench.add_argument("--json", type=Path, default=None, help="also write the report as JSON")
+    bench.set_defaults(func=_bench)
+
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, OSError) as err:
+        print(f"pdeflow {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

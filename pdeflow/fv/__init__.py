@@ -1,0 +1,13 @@
+"""Finite volumes on cell-centred grids: the face graph, its flux kernels and Jacobian layouts.
+
+All three models of the package move a density by a continuity equation
+∂ₜμ + div(μ v) = 0 with a potential velocity v = ∇Ψ.  On a grid this is one
+mechanism: a flux through every interior face, ``F = T μ_face (Ψ_right − Ψ_left)``,
+added to one cell and taken from the other, so mass is conserved to round-off
+whatever Ψ is.  Models differ only in how Ψ depends on μ.
+"""
+
+from .faces import FaceGraph, face_graph, band_ordering
+from .assembly import BandedLayout, SparseLayout
+
+__all__ = ["FaceGraph", "face_graph", "band_ordering", "BandedLayout", "SparseLayout"]

@@ -1,0 +1,130 @@
+"""HDF5 trajectories, written as they are computed and readable with plain h5py.
+
+Layout (one file per run)::
+
+    /t                 (T,)            output times
+    /<series>          (T, ...)        e.g. rho (T, *grid shape), energy (T,), mass (T,)
+    /grid/axis0 ...    (n_d,)          cell-centre coordinates (grid runs)
+    /static/<name>     any             time-independent arrays, e.g. the UFD weight μ̄
+    attributes of /    format = "pdeflow-trajectory", format_version, pdeflow_version,
+                       model, status ("running", "complete" or "failed: ..."),
+                       domain (JSON), params (JSON), stats (JSON, at the end), and
+                       each scalar parameter as its own attribute.
+
+Every dataset is extensible along its first axis and the file is flushed after
+each output time, so a run that is interrupted keeps all it had saved.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from .domains import Domain, domain_from_dict
+from .trajectory import Trajectory
+
+FORMAT = "pdeflow-trajectory"
+FORMAT_VERSION = 1
+
+
+def check_writable(path: str | os.PathLike) -> Path:
+    """Raise ``OSError`` now, before any work, if ``path`` cannot be written."""
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"output path {str(path)!r} is a directory")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise FileNotFoundError(f"cannot write {str(path)!r}: directory {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise PermissionError(f"cannot write {str(path)!r}: permission denied")
+    return path
+
+
+def _json(obj: Any) -> str:
+    def default(o):
+        if isinstance(o, np.generic):
+            return o.item()
+        if isinstance(o, np.ndarray):
+            return o.tolist()
+        return str(o)
+    return json.dumps(obj, default=default)
+
+
+class TrajectoryWriter:
+    """Streams a trajectory into an HDF5 file (see the module docstring for the layout)."""
+
+    def __init__(self, path: str | os.PathLike, *, model: str, domain: Domain | None,
+                 params: dict[str, Any], static: dict[str, np.ndarray] | None = None):
+        from . import __version__
+
+        self.path = check_writable(path)
+        self._file = h5py.File(self.path, "w")
+        attrs = self._file.attrs
+        attrs["format"] = FORMAT
+        attrs["format_version"] = FORMAT_VERSION
+        attrs["pdeflow_version"] = __version__
+        attrs["model"] = model
+        attrs["status"] = "running"
+        attrs["params"] = _json(params)
+        attrs["domain"] = _json(domain.describe() if domain is not None else None)
+        for key, value in params.items():
+            if isinstance(value, (bool, int, float, str, np.number)) and key not in attrs:
+                attrs[key] = value
+        if domain is not None:
+            grid = self._file.create_group("grid")
+            for d, axis in enumerate(domain.axes):
+                grid.create_dataset(f"axis{d}", data=axis)
+        if static:
+            group = self._file.create_group("static")
+            for name, value in static.items():
+                group.create_dataset(name, data=np.asarray(value))
+        self._t = self._file.create_dataset("t", shape=(0,), maxshape=(None,), dtype="f8", chunks=(256,))
+        self._series: dict[str, h5py.Dataset] = {}
+        self._file.flush()
+
+    def append(self, t: float, values: dict[str, np.ndarray]) -> None:
+        k = self._t.shape[0]
+        self._t.resize((k + 1,))
+        self._t[k] = t
+        for name, value in values.items():
+            value = np.asarray(value)
+            ds = self._series.get(name)
+            if ds is None:
+                ds = self._file.create_dataset(name, shape=(0,) + value.shape,
+                                               maxshape=(None,) + value.shape, dtype=value.dtype,
+                                               chunks=(1,) + value.shape if value.ndim else (256,))
+                self._series[name] = ds
+            ds.resize((k + 1,) + value.shape)
+            ds[k] = value
+        self._file.flush()
+
+    def close(self, status: str, stats: dict[str, Any]) -> None:
+        if self._file.id.valid:
+            self._file.attrs["status"] = status
+            self._file.attrs["stats"] = _json(stats)
+            self._file.close()
+
+
+def load_trajectory(path: str | os.PathLike) -> Trajectory:
+    """Read a trajectory written by any pdeflow solver (complete or interrupted)."""
+    with h5py.File(path, "r") as f:
+        if f.attrs.get("format") != FORMAT:
+            raise ValueError(f"{str(path)!r} is not a pdeflow trajectory file")
+        n = f["t"].shape[0]
+        # An interrupted run may have written t one step ahead of a series: keep the common part.
+        names = [k for k, v in f.items() if isinstance(v, h5py.Dataset) and k != "t"]
+        n = min([n] + [f[k].shape[0] for k in names])
+        data = {k: f[k][:n] for k in names}
+        domain_spec = json.loads(f.attrs["domain"])
+        return Trajectory(t=f["t"][:n], data=data,
+                          domain=domain_from_dict(domain_spec) if domain_spec else None,
+                          model=str(f.attrs.get("model", "")),
+                          params=json.loads(f.attrs.get("params", "{}")),
+                          stats=json.loads(f.attrs.get("stats", "{}")),
+                          status=str(f.attrs.get("status", "")),
+                          static={k: v[()] for k, v in f.get("static", {}).items()})

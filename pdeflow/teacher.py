@@ -1,0 +1,101 @@
+"""The teacher feature distributions μ_γ of SPEC.md §2, exact densities, cell averages and samples.
+
+Circle: μ_γ = (⅔ δ₀ + ⅓ δ_{0.4π}) ⋆ π_γ, π_γ(ω) ∝ 1/(1 + γ sin²(ω/2)).
+Torus ℝ²/Lℤ²: μ_γ = (½ δ_{(−1,0)} + ½ δ_{(1,1)}) ⋆ π_γ, π_γ(z) ∝ Πₖ 1/(1 + γ sin²(π zₖ/L)).
+The one-dimensional CDF is explicit, ½ + arctan(√(1+γ) tan(θ/2))/π on (−π, π], so
+cell averages and inverse-CDF sampling are exact.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .domains import Domain
+
+CIRCLE_ATOMS = (np.array([0.0, 0.4 * np.pi]), np.array([2 / 3, 1 / 3]))
+TORUS_ATOMS = (np.array([[-1.0, 0.0], [1.0, 1.0]]), np.array([0.5, 0.5]))
+
+
+def _kernel_density(theta, gamma):
+    """π_γ on the angle θ ∈ ℝ/2πℤ, a probability density."""
+    return np.sqrt(1 + gamma) / (2 * np.pi) / (1 + gamma * np.sin(theta / 2) ** 2)
+
+
+def _kernel_cumulative(theta, gamma):
+    """Lifted CDF of π_γ centred at 0: continuous, increasing, Φ(θ + 2π) = Φ(θ) + 1, Φ(−π) = 0."""
+    k = np.floor((theta + np.pi) / (2 * np.pi))
+    phase = theta - 2 * np.pi * k  # in [−π, π)
+    return k + 0.5 + np.arctan(np.sqrt(1 + gamma) * np.tan(phase / 2)) / np.pi
+
+
+def _kernel_quantile(u, gamma):
+    return 2 * np.arctan(np.tan(np.pi * (u - 0.5)) / np.sqrt(1 + gamma))
+
+
+def _check_gamma(gamma, allow_inf=False):
+    gamma = float(gamma)
+    if np.isnan(gamma) or gamma < 0 or (np.isinf(gamma) and not allow_inf):
+        raise ValueError(f"gamma must be a finite number >= 0 here, got {gamma}")
+    return gamma
+
+
+def _axis_scale(domain: Domain) -> float:
+    """Radians per unit of coordinate on the periodic axes of ``domain``."""
+    if not all(domain.periodic):
+        raise ValueError("the teacher μ_γ is defined on the circle and on the torus only")
+    if domain.kind == "circle":
+        return 1.0
+    lengths = set(domain.lengths)
+    if len(lengths) != 1:
+        raise ValueError("the torus teacher needs the same period on every axis")
+    return 2 * np.pi / lengths.pop()
+
+
+def _atoms(domain: Domain):
+    if domain.kind == "circle":
+        return CIRCLE_ATOMS
+    if domain.kind == "torus" and domain.ndim == 2:
+        return TORUS_ATOMS
+    raise ValueError(f"no teacher μ_γ is defined on a {domain.ndim}-D {domain.kind}")
+
+
+def teacher_density(domain: Domain, gamma: float, *, cell_average: bool = True) -> np.ndarray:
+    """Density of μ_γ on the grid of ``domain`` (circle or 2-D torus), total mass 1.
+
+    ``cell_average=True`` returns exact cell averages (from the CDF), which is
+    what a finite-volume solution is compared with; ``False`` gives point values
+    at the cell centres.
+    """
+    gamma = _check_gamma(gamma)
+    centres, weights = _atoms(domain)
+    scale = _axis_scale(domain)
+    total = np.zeros(domain.shape)
+    for centre, weight in zip(centres.reshape(len(weights), -1), weights):
+        factors = []
+        for d in range(domain.ndim):
+            if cell_average:
+                cdf = _kernel_cumulative(scale * (domain.edges[d] - centre[d]), gamma)
+                factors.append(np.diff(cdf) / domain.spacing[d])
+            else:
+                factors.append(scale * _kernel_density(scale * (domain.axes[d] - centre[d]), gamma))
+        term = factors[0]
+        for f in factors[1:]:
+            term = np.multiply.outer(term, f)
+        total += weight * term
+    return total
+
+
+def sample_teacher(domain: Domain, gamma: float, size: int,
+                   rng: np.random.Generator | int | None = None) -> np.ndarray:
+    """``size`` i.i.d. samples of μ_γ by exact inverse-CDF sampling (``gamma = inf``: the atoms).
+
+    Returns shape ``(size,)`` on the circle (angles in [0, 2π)) and ``(size, 2)`` on the torus.
+    """
+    gamma = _check_gamma(gamma, allow_inf=True)
+    rng = np.random.default_rng(rng)
+    centres, weights = _atoms(domain)
+    scale = _axis_scale(domain)
+    which = rng.choice(len(weights), size=int(size), p=weights)
+    shape = (int(size),) if domain.ndim == 1 else (int(size), domain.ndim)
+    offset = np.zeros(shape) if np.isinf(gamma) else _kernel_quantile(rng.random(shape), gamma) / scale
+    return domain.wrap(centres[which] + offset)
