@@ -42,12 +42,14 @@ def plot_densities(traj: Trajectory, times, path: str | Path | None = None, titl
     else:
         panels = len(idx) + (weight is not None)
         fig, axes = plt.subplots(1, panels, figsize=(3.2 * panels, 3.2), squeeze=False)
-        extent = (domain.lower[1], domain.upper[1], domain.lower[0], domain.upper[0])
+        extent = (domain.lower[0], domain.upper[0], domain.lower[1], domain.upper[1])
         fields = [(traj.rho[k], f"t = {traj.t[k]:g}") for k in idx]
         if weight is not None:
             fields.append((weight, "weight μ̄"))
+        vmax = max(float(np.max(f)) for f, _ in fields)  # one colour scale for all panels
         for ax, (field, label) in zip(axes[0], fields):
-            ax.imshow(field, origin="lower", extent=extent, cmap="magma")
+            # first axis horizontal, second vertical
+            ax.imshow(field.T, origin="lower", extent=extent, cmap="magma", vmin=0, vmax=vmax)
             ax.set_title(label, fontsize=9)
             ax.set_xticks([])
             ax.set_yticks([])
