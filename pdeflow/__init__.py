@@ -6,6 +6,10 @@ Public API (equation numbers refer to SPEC.md and the thesis):
 * weighted ultra-fast diffusion: :func:`solve_ufd` (SPEC §4b, eq. III.35)
 * teacher distributions μ_γ: :func:`teacher_density`, :func:`sample_teacher` (SPEC §2)
 * trajectories: :class:`Trajectory`, :func:`load_trajectory` (HDF5)
+* particles (finite networks): :func:`make_teacher_student`, :class:`VarPro`, :func:`run_varpro`,
+  :func:`run_two_timescale` (SPEC §3, eqs. III.41–III.44); feature maps :class:`ReLUCircle`,
+  :class:`LaplaceRBF`
+* metrics: :mod:`pdeflow.metrics` (MMD, W₁/W₂, χ², smoothing; SPEC §5)
 """
 
 __version__ = "0.1.0"
@@ -16,10 +20,15 @@ from .io import load_trajectory
 from .models import UFDParams, UltraFastDiffusion, solve_ufd
 from .teacher import sample_teacher, teacher_density
 from .trajectory import Trajectory
+from .particles import (LaplaceRBF, ReLUCircle, VarPro, make_teacher_student, run_two_timescale,
+                        run_varpro)
+from . import metrics
 
 __all__ = [
     "Box", "Circle", "Domain", "Interval", "Torus",
     "IntegrationError", "load_trajectory", "Trajectory",
     "UFDParams", "UltraFastDiffusion", "solve_ufd",
     "sample_teacher", "teacher_density",
+    "LaplaceRBF", "ReLUCircle", "VarPro", "make_teacher_student", "run_two_timescale", "run_varpro",
+    "metrics",
 ]

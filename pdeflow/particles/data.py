@@ -1,0 +1,33 @@
+"""Teacher–student data (SPEC.md §2): Gaussian inputs and a teacher network Y(x) = (1/M̄)Σφ(ω̄ᵢ, x)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..domains import Domain
+from ..teacher import sample_teacher
+from .features import FeatureMap, feature_map_for
+
+
+@dataclass
+class TeacherStudent:
+    domain: Domain
+    feature: FeatureMap
+    x: np.ndarray          # (N, 2) inputs
+    y: np.ndarray          # (N,) teacher outputs
+    teacher: np.ndarray    # (M̄,) or (M̄, 2) teacher features ω̄
+    gamma: float
+
+
+def make_teacher_student(domain: Domain, gamma: float, n_data: int = 4096, n_teacher: int = 4096,
+                         rng: np.random.Generator | int | None = None,
+                         feature: FeatureMap | None = None) -> TeacherStudent:
+    """Draw xⱼ ~ N(0, I₂) and ω̄ᵢ ~ μ_γ, and form Yⱼ = (1/M̄)Σᵢφ(ω̄ᵢ, xⱼ)."""
+    rng = np.random.default_rng(rng)
+    feature = feature or feature_map_for(domain)
+    x = rng.standard_normal((int(n_data), 2))
+    teacher = sample_teacher(domain, gamma, int(n_teacher), rng)
+    y = feature(teacher, x).mean(axis=1)
+    return TeacherStudent(domain, feature, x, y, teacher, float(gamma))

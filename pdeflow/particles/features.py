@@ -1,0 +1,110 @@
+"""Feature maps φ(ω, x) and their ω-gradients (SPEC.md §2).
+
+A feature map fills, for particles ω (shape ``(M,)`` or ``(M, d)``) and data x
+(shape ``(N, 2)``), the matrix ``A[j, i] = φ(ωᵢ, xⱼ)`` and the gradients
+``dA[k, j, i] = ∂φ/∂ω_k (ωᵢ, xⱼ)``.  To add one, subclass :class:`FeatureMap`
+and implement :meth:`FeatureMap.fill` (a numba kernel makes it fast).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba as nb
+import numpy as np
+
+from ..domains import Domain
+
+
+class FeatureMap:
+    """φ(ω, x) with ∇_ωφ; ``dim`` is the dimension of ω."""
+
+    dim: int = 1
+
+    def fill(self, omega: np.ndarray, x: np.ndarray, A: np.ndarray, dA: np.ndarray) -> None:
+        """Write φ(ωᵢ, xⱼ) into ``A[j, i]`` and ∂φ/∂ω_k into ``dA[k, j, i]``."""
+        raise NotImplementedError
+
+    def evaluate(self, omega: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(A, dA)`` of shapes ``(N, M)`` and ``(dim, N, M)``."""
+        omega = np.ascontiguousarray(omega, dtype=float)
+        x = np.ascontiguousarray(x, dtype=float)
+        n, m = x.shape[0], omega.shape[0]
+        A = np.empty((n, m))
+        dA = np.empty((self.dim, n, m))
+        self.fill(omega, x, A, dA)
+        return A, dA
+
+    def __call__(self, omega: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return self.evaluate(omega, x)[0]
+
+
+@nb.njit(cache=True)
+def _relu_circle(omega, x, A, dA):
+    c = np.cos(omega)
+    s = np.sin(omega)
+    for j in range(x.shape[0]):
+        x1 = x[j, 0]
+        x2 = x[j, 1]
+        for i in range(omega.size):
+            z = x1 * c[i] + x2 * s[i]
+            if z > 0.0:
+                A[j, i] = z
+                dA[0, j, i] = x2 * c[i] - x1 * s[i]
+            else:
+                A[j, i] = 0.0
+                dA[0, j, i] = 0.0
+
+
+@nb.njit(cache=True)
+def _laplace_torus(omega, x, period, scale, A, dA):
+    amp = 2.0 / scale**2
+    half = 0.5 * period
+    for j in range(x.shape[0]):
+        for i in range(omega.shape[0]):
+            # periodic representative of ω − x in [−L/2, L/2)
+            d0 = omega[i, 0] - x[j, 0]
+            d1 = omega[i, 1] - x[j, 1]
+            d0 -= period * np.floor((d0 + half) / period)
+            d1 -= period * np.floor((d1 + half) / period)
+            r = np.sqrt(d0 * d0 + d1 * d1)
+            phi = amp * np.exp(-r / scale)
+            A[j, i] = phi
+            if r > 0.0:
+                g = -phi / (scale * r)
+                dA[0, j, i] = g * d0
+                dA[1, j, i] = g * d1
+            else:
+                dA[0, j, i] = 0.0
+                dA[1, j, i] = 0.0
+
+
+@dataclass(frozen=True)
+class ReLUCircle(FeatureMap):
+    """φ(ω, x) = max(0, x₁cos ω + x₂sin ω) on the circle (SPEC §2)."""
+
+    dim: int = 1
+
+    def fill(self, omega, x, A, dA):
+        _relu_circle(omega, x, A, dA)
+
+
+@dataclass(frozen=True)
+class LaplaceRBF(FeatureMap):
+    """φ(ω, x) = (2/s²) exp(−‖[ω − x]‖/s) on the torus ℝ²/Lℤ² (SPEC §2; thesis s = ½, L = 4)."""
+
+    period: float = 4.0
+    scale: float = 0.5
+    dim: int = 2
+
+    def fill(self, omega, x, A, dA):
+        _laplace_torus(omega, x, self.period, self.scale, A, dA)
+
+
+def feature_map_for(domain: Domain) -> FeatureMap:
+    """The thesis' feature map on ``domain``: ReLU on the circle, Laplace RBF on the 2-D torus."""
+    if domain.kind == "circle":
+        return ReLUCircle()
+    if domain.kind == "torus" and domain.ndim == 2:
+        return LaplaceRBF(period=domain.lengths[0])
+    raise ValueError(f"no default feature map on a {domain.ndim}-D {domain.kind}; pass one")

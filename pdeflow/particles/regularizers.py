@@ -1,0 +1,65 @@
+"""The regularisations f of the outer weights (SPEC.md §3).
+
+f_b(t) = t²/2, f_u(t) = (t−1)²/2, f_r(t) = |t|^r/(r−1).  Only f, f′ and
+(f′)⁻¹ = (f*)′ are needed.  For the quadratic ones the projection is a linear solve:
+(AᵀA/(MN) + λI) u = AᵀY/N + λ·shift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Regularizer:
+    name: str
+    r: float = 2.0
+    shift: float = 0.0  # the minimiser of f: 0 for f_b and f_r, 1 for f_u
+
+    @property
+    def quadratic(self) -> bool:
+        return self.name in ("f_b", "f_u")
+
+    def f(self, u: np.ndarray) -> np.ndarray:
+        if self.quadratic:
+            return 0.5 * (u - self.shift) ** 2
+        return np.abs(u) ** self.r / (self.r - 1)
+
+    def df(self, u: np.ndarray) -> np.ndarray:
+        if self.quadratic:
+            return u - self.shift
+        return self.r / (self.r - 1) * np.sign(u) * np.abs(u) ** (self.r - 1)
+
+    def d2f(self, u: np.ndarray) -> np.ndarray:
+        if self.quadratic:
+            return np.ones_like(u)
+        return self.r * np.abs(u) ** (self.r - 2)
+
+    def df_inverse(self, h: np.ndarray) -> np.ndarray:
+        """(f′)⁻¹(h) = (f*)′(h): the outer weight whose marginal cost is h."""
+        if self.quadratic:
+            return h + self.shift
+        q = 1.0 / (self.r - 1)
+        return np.sign(h) * (np.abs(h) * (self.r - 1) / self.r) ** q
+
+
+biased = Regularizer("f_b")
+unbiased = Regularizer("f_u", shift=1.0)
+
+
+def power(r: float) -> Regularizer:
+    """f_r(t) = |t|^r/(r−1), r > 1."""
+    if not np.isfinite(r) or r <= 1:
+        raise ValueError(f"f_r needs r > 1, got {r}")
+    return Regularizer("f_r", r=float(r))
+
+
+def regularizer(name: str, r: float = 2.0) -> Regularizer:
+    table = {"f_b": biased, "b": biased, "f_u": unbiased, "u": unbiased}
+    if name in table:
+        return table[name]
+    if name in ("f_r", "r"):
+        return power(r)
+    raise ValueError(f"unknown regularisation {name!r}; use 'f_b', 'f_u' or 'f_r'")

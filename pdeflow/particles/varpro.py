@@ -1,0 +1,287 @@
+"""Variable projection (VarPro) and two-timescale gradient descent (SPEC.md §3, eqs. III.41–III.44).
+
+Reduced risk of particles ω₁…ω_M, A[j, i] = φ(ωᵢ, xⱼ):
+
+    L̂(ω) = min_u 1/(2λN)‖Au/M − Y‖² + (1/M)Σf(uᵢ).
+
+With α = (Y − Au/M)/λ and h(ω) = (1/N)Σⱼαⱼφ(ω, xⱼ), the optimal u has f′(uᵢ) = h(ωᵢ)
+and the particles move by dωᵢ/dt = −M∇_{ωᵢ}L̂ = uᵢ∇h(ωᵢ) (III.26); gradient descent
+takes ωᵢ ← ωᵢ + τuᵢ∇h(ωᵢ), iteration k being time kτ (III.42).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.linalg as la
+import scipy.sparse.linalg as spla
+from tqdm.auto import tqdm
+
+from ..io import TrajectoryWriter, check_writable
+from ..trajectory import Recorder, Trajectory
+from .data import TeacherStudent
+from .regularizers import Regularizer, regularizer
+
+
+@dataclass
+class Projection:
+    """The exact projection u*(ω) of the outer weights, warm-started from one step to the next.
+
+    For f_b and f_u the normal equations (AᵀA/(MN) + λI)u = AᵀY/N + λ·shift are solved by
+    conjugate gradients preconditioned with a Cholesky factor of the same matrix at an
+    earlier ω.  Particles move little per step, so a few iterations suffice and the
+    O(M²N) factorisation is redone only when they stop sufficing.  For f_r, Newton–CG
+    on the convex objective.  ``residual`` is ‖b − Su‖/‖b‖ (quadratic) or the relative
+    gradient norm (f_r) of the last solve.
+    """
+
+    reg: Regularizer
+    lam: float
+    tol: float = 1e-10
+    refresh_after: int = 10      # refactor when PCG needed more iterations than this
+    max_iter: int = 500
+    residual: float = np.nan
+    iterations: int = 0
+    factorizations: int = 0
+    _factor: tuple | None = field(default=None, repr=False)
+
+    def _refactor(self, A: np.ndarray) -> None:
+        n, m = A.shape
+        gram = A.T @ A
+        gram /= m * n
+        gram.flat[:: m + 1] += self.lam
+        self._factor = la.cho_factor(gram, lower=False, overwrite_a=True, check_finite=False)
+        self.factorizations += 1
+
+    def solve(self, A: np.ndarray, y: np.ndarray, u0: np.ndarray | None = None) -> np.ndarray:
+        if self.reg.quadratic:
+            return self._solve_quadratic(A, y, u0)
+        return self._solve_convex(A, y, u0)
+
+    def _solve_quadratic(self, A, y, u0):
+        n, m = A.shape
+        lam = self.lam
+        b = A.T @ y / n + lam * self.reg.shift
+
+        def apply(v):
+            return A.T @ (A @ v) / (m * n) + lam * v
+
+        if self._factor is None or self._factor[0].shape[0] != m:
+            self._refactor(A)
+        for attempt in range(2):
+            u = np.zeros(m) if u0 is None else np.array(u0, dtype=float)
+            res = b - apply(u)
+            bnorm = np.linalg.norm(b)
+            z = la.cho_solve(self._factor, res, check_finite=False)
+            p = z.copy()
+            rz = res @ z
+            k = 0
+            while np.linalg.norm(res) > self.tol * bnorm and k < self.max_iter:
+                q = apply(p)
+                step = rz / (p @ q)
+                u += step * p
+                res -= step * q
+                z = la.cho_solve(self._factor, res, check_finite=False)
+                rz, rz_old = res @ z, rz
+                p = z + (rz / rz_old) * p
+                k += 1
+            # the recursively updated residual drifts: measure the true one
+            true_res = np.linalg.norm(b - apply(u)) / bnorm
+            self.iterations, self.residual = k, true_res
+            if k > self.refresh_after or true_res > 10 * self.tol:
+                self._refactor(A)
+                if true_res > 10 * self.tol and attempt == 0:
+                    continue  # retry once with a fresh preconditioner
+            break
+        if self.residual > 10 * self.tol:
+            raise RuntimeError(f"projection did not converge: relative residual {self.residual:.2e}")
+        return u
+
+    def _solve_convex(self, A, y, u0):
+        """Damped Newton on J(u) = M/(2λN)‖Au/M − Y‖² + Σf(uᵢ), Newton systems by CG (matrix-free)."""
+        n, m = A.shape
+        lam, reg = self.lam, self.reg
+
+        def objective(u):
+            r = A @ u / m - y
+            return m / (2 * lam * n) * (r @ r) + reg.f(u).sum()
+
+        def gradient(u):
+            return A.T @ (A @ u / m - y) / (lam * n) + reg.df(u)
+
+        u = reg.df_inverse(A.T @ y / (lam * n)) if u0 is None else np.array(u0, dtype=float)
+        scale = np.linalg.norm(A.T @ y) / (lam * n)
+        g = gradient(u)
+        k = 0
+        while np.linalg.norm(g) > self.tol * scale and k < self.max_iter:
+            curvature = np.maximum(reg.d2f(u), 1e-12)
+            hess = spla.LinearOperator((m, m), dtype=float,
+                                       matvec=lambda v: A.T @ (A @ v) / (m * n * lam) + curvature * v)
+            direction, _ = spla.cg(hess, -g, rtol=min(0.1, np.linalg.norm(g) / scale), maxiter=200)
+            step, j0 = 1.0, objective(u)
+            slope = g @ direction
+            while objective(u + step * direction) > j0 + 1e-4 * step * slope and step > 1e-12:
+                step *= 0.5
+            u = u + step * direction
+            g = gradient(u)
+            k += 1
+        self.iterations = k
+        self.residual = float(np.linalg.norm(g) / scale)
+        return u
+
+
+@dataclass
+class VarProState:
+    omega: np.ndarray
+    u: np.ndarray
+    velocity: np.ndarray
+    risk: float
+    residual: float
+
+
+class VarPro:
+    """VarPro dynamics of M particles on a teacher–student problem (SPEC §3, eq. III.42).
+
+    ``state(omega)`` projects the outer weights and returns the velocity uᵢ∇h(ωᵢ) and the
+    reduced risk; ``step`` moves the particles by τ·velocity and maps them back into the
+    domain (wrap on circle and torus, clip on a box).
+    """
+
+    def __init__(self, problem: TeacherStudent, lam: float, reg: str | Regularizer = "f_b",
+                 *, tol: float = 1e-10, r: float = 2.0):
+        if not np.isfinite(lam) or lam <= 0:
+            raise ValueError(f"lambda must be > 0, got {lam}")
+        self.problem = problem
+        self.lam = float(lam)
+        self.reg = reg if isinstance(reg, Regularizer) else regularizer(reg, r)
+        self.projection = Projection(self.reg, self.lam, tol=tol)
+
+    def _fields(self, omega, u_prev=None):
+        p = self.problem
+        A, dA = p.feature.evaluate(omega, p.x)
+        u = self.projection.solve(A, p.y, u_prev)
+        return A, dA, u
+
+    def potential_terms(self, A, dA, u):
+        """α, h(ωᵢ), ∇h(ωᵢ) and the reduced risk for outer weights u."""
+        n, m = A.shape
+        resid = self.problem.y - A @ u / m
+        alpha = resid / self.lam
+        grad_h = np.stack([dA_k.T @ alpha for dA_k in dA], axis=1) / n
+        risk = (resid @ resid) / (2 * self.lam * n) + self.reg.f(u).mean()
+        return alpha, grad_h, risk
+
+    def state(self, omega: np.ndarray, u_prev: np.ndarray | None = None) -> VarProState:
+        A, dA, u = self._fields(omega, u_prev)
+        _, grad_h, risk = self.potential_terms(A, dA, u)
+        velocity = u[:, None] * grad_h
+        if omega.ndim == 1:
+            velocity = velocity[:, 0]
+        return VarProState(omega, u, velocity, float(risk), self.projection.residual)
+
+    def reduced_risk(self, omega: np.ndarray) -> float:
+        return self.state(omega).risk
+
+
+def _check_particles(problem: TeacherStudent, omega0) -> np.ndarray:
+    omega0 = np.array(omega0, dtype=float)
+    dim = problem.feature.dim
+    expected = (omega0.shape[0],) if dim == 1 else (omega0.shape[0], dim)
+    if omega0.ndim == 0 or omega0.shape != expected or omega0.shape[0] < 1:
+        raise ValueError(f"particles must have shape (M,) or (M, {dim}) for this feature map, "
+                         f"got {omega0.shape}")
+    if not np.all(np.isfinite(omega0)):
+        raise ValueError("particle positions must be finite")
+    return problem.domain.wrap(omega0)
+
+
+def _run(problem, omega0, steps, save_every, tau, store, progress, params, advance, model):
+    omega = _check_particles(problem, omega0)
+    if steps < 0 or save_every < 1:
+        raise ValueError("steps must be >= 0 and save_every >= 1")
+    if not np.isfinite(tau) or tau <= 0:
+        raise ValueError(f"tau must be > 0, got {tau}")
+    if store is not None:
+        check_writable(store)
+    writer = None
+    if store is not None:
+        writer = TrajectoryWriter(store, model=model, domain=problem.domain, params=params,
+                                  static={"x": problem.x, "y": problem.y, "teacher": problem.teacher})
+    recorder = Recorder(writer)
+    status = "failed"
+    try:
+        for k, (state, u) in enumerate(advance(omega, steps)):
+            if k % save_every == 0 or k == steps:
+                recorder.append(k * tau, positions=state.omega, u=u, risk=state.risk,
+                                residual=state.residual)
+            if progress is not None:
+                progress.update(1)
+        status = "complete"
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
+    finally:
+        if progress is not None:
+            progress.close()
+        recorder.close(status, {})
+    return recorder.trajectory(domain=problem.domain, model=model, params=params, status=status,
+                               static={"teacher": problem.teacher})
+
+
+def run_varpro(problem: TeacherStudent, omega0, *, lam: float, reg: str = "f_b", r: float = 2.0,
+               tau: float = 2.0**-10, steps: int, save_every: int = 1, tol: float = 1e-10,
+               store: str | os.PathLike | None = None, progress: bool = False) -> Trajectory:
+    """VarPro gradient descent ωᵢ ← ωᵢ + τuᵢ∇h(ωᵢ) (eq. III.42) from ``omega0``.
+
+    Records, every ``save_every`` steps, time kτ, ``positions``, outer weights ``u``,
+    reduced ``risk`` and the projection ``residual``; ``store`` streams them to HDF5.
+    """
+    varpro = VarPro(problem, lam, reg, tol=tol, r=r)
+    params = {"lam": lam, "reg": varpro.reg.name, "r": r, "tau": tau, "steps": steps, "tol": tol,
+              "gamma": problem.gamma, "M": int(np.shape(omega0)[0]), "N": int(problem.x.shape[0])}
+
+    def advance(omega, n_steps):
+        u = None
+        for k in range(n_steps + 1):
+            state = varpro.state(omega, u)
+            u = state.u
+            yield state, u
+            if k < n_steps:
+                omega = problem.domain.wrap(omega + tau * state.velocity)
+
+    bar = tqdm(total=steps + 1, desc="VarPro", leave=False) if progress else None
+    return _run(problem, omega0, steps, save_every, tau, store, bar, params, advance, "varpro")
+
+
+def run_two_timescale(problem: TeacherStudent, omega0, *, lam: float, reg: str = "f_u",
+                      tau: float = 2.0**-10, eta: float | None = None, steps: int,
+                      save_every: int = 1, store: str | os.PathLike | None = None,
+                      progress: bool = False) -> Trajectory:
+    """Two-timescale gradient descent on R̂/λ (eq. III.44), η = λM by default, u⁰ = projection at ω⁰.
+
+    ωᵢ ← ωᵢ − Mτ∇_{ωᵢ}(R̂/λ) = ωᵢ + τuᵢ∇h(ωᵢ) and uᵢ ← uᵢ − η∇_{uᵢ}(R̂/λ) = uᵢ − (η/M)(f′(uᵢ) − h(ωᵢ)).
+    """
+    varpro = VarPro(problem, lam, reg)
+    m = int(np.shape(omega0)[0])
+    eta = lam * m if eta is None else float(eta)
+    params = {"lam": lam, "reg": varpro.reg.name, "tau": tau, "eta": eta, "steps": steps,
+              "gamma": problem.gamma, "M": m, "N": int(problem.x.shape[0])}
+    p = problem
+
+    def advance(omega, n_steps):
+        A, dA, u = varpro._fields(omega)
+        for k in range(n_steps + 1):
+            alpha, grad_h, risk = varpro.potential_terms(A, dA, u)
+            velocity = (u[:, None] * grad_h)
+            velocity = velocity[:, 0] if omega.ndim == 1 else velocity
+            yield VarProState(omega, u, velocity, float(risk), np.nan), u
+            if k < n_steps:
+                h = A.T @ alpha / A.shape[0]
+                u = u - eta / m * (varpro.reg.df(u) - h)
+                omega = p.domain.wrap(omega + tau * velocity)
+                A, dA = p.feature.evaluate(omega, p.x)
+
+    bar = tqdm(total=steps + 1, desc="two-timescale", leave=False) if progress else None
+    return _run(problem, omega0, steps, save_every, tau, store, bar, params, advance, "two_timescale")

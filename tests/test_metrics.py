@@ -1,0 +1,100 @@
+"""Metrics against POT (exact OT), brute force and closed forms."""
+
+import numpy as np
+import ot
+import pytest
+
+import pdeflow as pf
+from pdeflow.metrics import (chi2, grid_points, mmd, smooth_particles, wasserstein_circle,
+                             wasserstein_interval)
+
+
+def _geodesic(x, y):
+    d = np.abs(x[:, None] - y[None, :]) % (2 * np.pi)
+    return np.minimum(d, 2 * np.pi - d)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_circle_wasserstein_matches_pot(seed):
+    rng = np.random.default_rng(seed)
+    x, y = rng.uniform(0, 2 * np.pi, 7), rng.vonmises(1.0, 2.0, 9) % (2 * np.pi)
+    a, b = rng.random(7), rng.random(9)
+    a, b = a / a.sum(), b / b.sum()
+    cost = _geodesic(x, y)
+    assert wasserstein_circle(x, y, x_weights=a, y_weights=b, p=1) == pytest.approx(
+        ot.emd2(a, b, cost), rel=1e-12)
+    assert wasserstein_circle(x, y, x_weights=a, y_weights=b, p=2) == pytest.approx(
+        np.sqrt(ot.emd2(a, b, cost**2)), rel=1e-7)
+
+
+def test_interval_wasserstein_matches_pot():
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=11), rng.normal(1, 2, size=6)
+    b = rng.random(6)
+    b /= b.sum()
+    a = np.full(11, 1 / 11)
+    for p in (1, 2):
+        ref = ot.emd2(a, b, np.abs(x[:, None] - y[None, :]) ** p) ** (1 / p)
+        assert wasserstein_interval(x, y, y_weights=b, p=p) == pytest.approx(ref, rel=1e-12)
+
+
+def _brute_mmd(x, a, y, b, dist):
+    a, b = a / a.sum(), b / b.sum()
+    return np.sqrt(2 * a @ dist(x, y) @ b - a @ dist(x, x) @ a - b @ dist(y, y) @ b)
+
+
+def test_mmd_matches_brute_force_on_every_domain():
+    rng = np.random.default_rng(1)
+    chord = lambda x, y: 2 * np.abs(np.sin((x[:, None, 0] - y[None, :, 0]) / 2))  # noqa: E731
+
+    def torus(x, y):
+        d = np.abs(x[:, None, :] - y[None, :, :]) % 4.0
+        return np.minimum(d, 4.0 - d).sum(-1)
+
+    euclid = lambda x, y: np.linalg.norm(x[:, None, :] - y[None, :, :], axis=-1)  # noqa: E731
+    cases = [(pf.Circle(8), chord, 1), (pf.Torus((8, 8), 4.0), torus, 2),
+             (pf.Interval(0, 1, 8), euclid, 1), (pf.Box((0, 1), (0, 2), (4, 4)), euclid, 2)]
+    for domain, dist, dim in cases:
+        x = domain.wrap(rng.uniform(-3, 3, (30, dim)) if dim == 2 else rng.uniform(-3, 3, 30))
+        y = domain.wrap(rng.uniform(-3, 3, (20, dim)) if dim == 2 else rng.uniform(-3, 3, 20))
+        b = rng.random(20)
+        got = mmd(x, y, domain, y_weights=b)
+        ref = _brute_mmd(x.reshape(30, dim), np.ones(30), y.reshape(20, dim), b, dist)
+        assert got == pytest.approx(ref, rel=1e-10)
+
+
+def test_mmd_particles_against_a_grid_density():
+    """Uniform particles vs the uniform density: E MMD² = E d(X, X′)/M = 4/(πM) (SPEC §5)."""
+    d = pf.Circle(512)
+    centres, masses = grid_points(d, np.full(512, 1 / (2 * np.pi)))
+    rng = np.random.default_rng(0)
+    m = 512
+    sq = [mmd(rng.uniform(0, 2 * np.pi, m), centres, d, y_weights=masses) ** 2 for _ in range(40)]
+    assert np.mean(sq) == pytest.approx(4 / (np.pi * m), rel=0.25)
+    # MMD² is a difference of O(1) sums, exact to round-off, so MMD itself to about √eps
+    assert mmd(centres, centres, d, x_weights=masses, y_weights=masses) < 1e-6
+
+
+def test_metric_input_checks():
+    d = pf.Circle(8)
+    with pytest.raises(ValueError, match="weights"):
+        mmd(np.zeros(3), np.zeros(2), d, x_weights=[1, -1, 1])
+    with pytest.raises(ValueError, match="shape"):
+        mmd(np.zeros((3, 2)), np.zeros(2), d)
+    with pytest.raises(ValueError, match="positive"):
+        chi2(np.ones(8), np.zeros(8), d)
+
+
+def test_chi2_and_smoothing():
+    d = pf.Circle(512)
+    w = pf.teacher_density(d, 10.0)
+    assert chi2(w, w, d) == 0.0
+    u = np.full(512, 1 / (2 * np.pi))
+    assert chi2(w, u, d) == pytest.approx(d.integrate(w**2 / u) - 1, rel=1e-10)
+    pts = pf.sample_teacher(d, 10.0, 20000, rng=0)
+    smooth = smooth_particles(pts, d, sigma=0.04)
+    assert d.integrate(smooth) == pytest.approx(1.0, abs=1e-6)
+    assert d.integrate(np.abs(smooth - w)) < 0.05
+    # σ < h here: the midpoint rule of one Gaussian bump is exact only to O(e^{-2π²σ²/h²})
+    t = pf.Torus((32, 32), 4.0)
+    assert t.integrate(smooth_particles(np.array([[1.9, -1.9]]), t, sigma=0.1)) == pytest.approx(1.0, rel=1e-4)

@@ -1,0 +1,120 @@
+"""Feature maps, the VarPro projection and velocity, two-timescale GD."""
+
+import numpy as np
+import pytest
+
+import pdeflow as pf
+from pdeflow.particles import (LaplaceRBF, ReLUCircle, VarPro, make_teacher_student, run_two_timescale,
+                               run_varpro)
+
+
+def _numpy_relu(omega, x):
+    z = x[:, :1] * np.cos(omega) + x[:, 1:] * np.sin(omega)
+    return np.maximum(z, 0), (z > 0) * (x[:, 1:] * np.cos(omega) - x[:, :1] * np.sin(omega))
+
+
+def _numpy_laplace(omega, x, period=4.0, s=0.5):
+    diff = omega[None, :, :] - x[:, None, :]
+    diff -= period * np.floor((diff + period / 2) / period)
+    r = np.linalg.norm(diff, axis=-1)
+    phi = 2 / s**2 * np.exp(-r / s)
+    return phi, np.moveaxis(-phi[..., None] / (s * r[..., None]) * diff, -1, 0)
+
+
+def test_feature_kernels_match_numpy():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((50, 2))
+    om = rng.uniform(0, 2 * np.pi, 13)
+    A, dA = ReLUCircle().evaluate(om, x)
+    A_ref, dA_ref = _numpy_relu(om, x)
+    np.testing.assert_allclose(A, A_ref, rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(dA[0], dA_ref, rtol=1e-14, atol=1e-15)
+    om2 = rng.uniform(-2, 2, (13, 2))
+    A, dA = LaplaceRBF().evaluate(om2, x)
+    A_ref, dA_ref = _numpy_laplace(om2, x)
+    np.testing.assert_allclose(A, A_ref, rtol=1e-13)
+    np.testing.assert_allclose(dA, dA_ref, rtol=1e-12, atol=1e-14)
+
+
+def test_feature_gradients_match_finite_differences():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((40, 2))
+    om = rng.uniform(-2, 2, (5, 2))
+    A, dA = LaplaceRBF().evaluate(om, x)
+    for k in range(2):
+        e = np.zeros(2)
+        e[k] = 1e-6
+        fd = (LaplaceRBF()(om + e, x) - LaplaceRBF()(om - e, x)) / 2e-6
+        np.testing.assert_allclose(dA[k], fd, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("domain, reg", [(pf.Circle(8), "f_b"), (pf.Circle(8), "f_u"),
+                                         (pf.Circle(8), "f_r"), (pf.Torus((8, 8), 4.0), "f_u")])
+def test_velocity_is_minus_M_times_the_gradient_of_the_reduced_risk(domain, reg):
+    problem = make_teacher_student(domain, 100.0, 300, 300, rng=2)
+    m = 12
+    rng = np.random.default_rng(3)
+    omega = rng.uniform(0, 2 * np.pi, m) if domain.ndim == 1 else rng.uniform(-2, 2, (m, 2))
+    vp = VarPro(problem, 1e-2, reg, tol=1e-13, r=3.0)
+    state = vp.state(omega)
+    assert state.residual < 1e-11
+    eps = 1e-6
+    flat = omega.reshape(m, -1)
+    fd = np.zeros_like(flat)
+    for i in range(m):
+        for k in range(flat.shape[1]):
+            e = np.zeros_like(flat)
+            e[i, k] = eps
+            fd[i, k] = (vp.reduced_risk((flat + e).reshape(omega.shape))
+                        - vp.reduced_risk((flat - e).reshape(omega.shape))) / (2 * eps)
+    np.testing.assert_allclose(state.velocity.reshape(m, -1), -m * fd, rtol=1e-5,
+                               atol=1e-6 * np.abs(state.velocity).max())
+
+
+def test_warm_started_projection_stays_at_tolerance_without_refactoring_each_step():
+    d = pf.Circle(8)
+    problem = make_teacher_student(d, 100.0, 1024, 1024, rng=4)
+    omega = np.random.default_rng(5).uniform(0, 2 * np.pi, 256)
+    traj = run_varpro(problem, omega, lam=1e-3, reg="f_b", steps=40, save_every=1)
+    vp = VarPro(problem, 1e-3, "f_b")
+    assert np.all(traj.residual <= 1e-9)
+    # dense check of the projection at the last step
+    A = problem.feature(traj.positions[-1], problem.x)
+    n, m = A.shape
+    u_dense = np.linalg.solve(A.T @ A / (m * n) + 1e-3 * np.eye(m), A.T @ problem.y / n)
+    np.testing.assert_allclose(traj.u[-1], u_dense, rtol=1e-6, atol=1e-8 * np.abs(u_dense).max())
+    assert vp.projection.factorizations == 0  # lazily created
+    assert np.all(np.diff(traj.risk) <= 1e-12)  # small steps: descent
+
+
+def test_varpro_run_writes_hdf5(tmp_path):
+    d = pf.Torus((8, 8), 4.0)
+    problem = make_teacher_student(d, 100.0, 200, 200, rng=6)
+    omega = np.random.default_rng(7).uniform(-2, 2, (20, 2))
+    traj = run_varpro(problem, omega, lam=1e-2, reg="f_u", steps=10, save_every=5,
+                      store=tmp_path / "vp.h5")
+    back = pf.load_trajectory(tmp_path / "vp.h5")
+    np.testing.assert_allclose(back.t, [0, 5 * 2**-10, 10 * 2**-10])
+    np.testing.assert_array_equal(back.positions, traj.positions)
+    assert back.positions.shape == (3, 20, 2) and back.positions.min() >= -2 and back.positions.max() < 2
+    assert back.model == "varpro" and back.params["lam"] == 1e-2
+
+
+def test_two_timescale_starts_at_the_projection_and_tracks_varpro_for_large_eta():
+    d = pf.Circle(8)
+    problem = make_teacher_student(d, 100.0, 500, 500, rng=8)
+    omega = np.random.default_rng(9).uniform(0, 2 * np.pi, 32)
+    vp = run_varpro(problem, omega, lam=1e-1, reg="f_u", steps=20)
+    tt = run_two_timescale(problem, omega, lam=1e-1, reg="f_u", steps=20)
+    np.testing.assert_allclose(tt.u[0], vp.u[0], rtol=1e-8)
+    assert np.abs(tt.positions[-1] - vp.positions[-1]).max() < 1e-3
+
+
+def test_bad_particle_input():
+    problem = make_teacher_student(pf.Circle(8), 10.0, 50, 50, rng=0)
+    with pytest.raises(ValueError, match="shape"):
+        run_varpro(problem, np.zeros((4, 2)), lam=1e-2, steps=1)
+    with pytest.raises(ValueError, match="lambda"):
+        run_varpro(problem, np.zeros(4), lam=0.0, steps=1)
+    with pytest.raises(ValueError, match="finite"):
+        run_varpro(problem, np.array([0.0, np.nan]), lam=1e-2, steps=1)
