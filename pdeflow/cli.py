@@ -1,4 +1,4 @@
-"""The ``pdeflow`` command: ``run`` a problem file, ``bench`` the solvers."""
+"""The ``pdeflow`` command: ``run`` a problem file, ``validate`` against particles, ``bench`` the solvers."""
 
 from __future__ import annotations
 
@@ -32,6 +32,18 @@ def _bench(args) -> int:
     return 0
 
 
+def _validate(args) -> int:
+    from .validations import find_validation
+
+    module = find_validation(args.name)
+    summary = module.run(Path(args.out), quick=args.quick, progress=not args.quiet)
+    print(f"pdeflow validate {args.name}: claim holds; summary in {Path(args.out) / 'summary.json'}")
+    for key, value in summary.items():
+        if isinstance(value, float):
+            print(f"  {key} = {value:.4g}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pdeflow", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -51,6 +63,13 @@ def main(argv: list[str] | None = None) -> int:
                        help="recompute the n = 8192 reference instead of reading data/")
     bench.add_argument("--json", type=Path, default=None, help="also write the report as JSON")
     bench.set_defaults(func=_bench)
+
+    val = sub.add_parser("validate", help="run a validation script from validation/ (thesis figures)")
+    val.add_argument("name", help="e.g. fig_III_2, fig_III_3_4, fig_III_5, fig_III_6")
+    val.add_argument("--quick", action="store_true", help="small sizes, seconds to minutes")
+    val.add_argument("--out", default="validation-out", help="directory for HDF5, PNG and summary.json")
+    val.add_argument("--quiet", action="store_true", help="no progress bars")
+    val.set_defaults(func=_validate)
 
     args = parser.parse_args(argv)
     try:

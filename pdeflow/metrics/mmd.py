@@ -16,18 +16,18 @@ from ..domains import Domain
 _CHORD, _TORUS, _EUCLID = 0, 1, 2
 
 
-@nb.njit(cache=True)
-def _pair_distance(kind, p, q, period):
+@nb.njit(cache=True, inline="always")
+def _pair_distance(kind, x, i, y, j, period):
     if kind == _CHORD:
-        return 2.0 * abs(np.sin(0.5 * (p[0] - q[0])))
+        return 2.0 * abs(np.sin(0.5 * (x[i, 0] - y[j, 0])))
     total = 0.0
     if kind == _TORUS:
-        for k in range(p.size):
-            diff = abs(p[k] - q[k]) % period
+        for k in range(x.shape[1]):
+            diff = abs(x[i, k] - y[j, k]) % period
             total += min(diff, period - diff)
         return total
-    for k in range(p.size):
-        total += (p[k] - q[k]) ** 2
+    for k in range(x.shape[1]):
+        total += (x[i, k] - y[j, k]) ** 2
     return np.sqrt(total)
 
 
@@ -39,7 +39,7 @@ def _weighted_distance_sum(kind, x, a, y, b, period, symmetric):
         row = 0.0
         start = i + 1 if symmetric else 0
         for j in range(start, y.shape[0]):
-            row += b[j] * _pair_distance(kind, x[i], y[j], period)
+            row += b[j] * _pair_distance(kind, x, i, y, j, period)
         total += a[i] * row
     return 2.0 * total if symmetric else total
 

@@ -1,0 +1,35 @@
+"""The --quick validations: particles beside the grid UFD (thesis Figs. III.2–III.4)."""
+
+import json
+
+import numpy as np
+
+from pdeflow.cli import main
+
+
+def test_fig_III_2_quick(tmp_path):
+    assert main(["validate", "fig_III_2", "--quick", "--out", str(tmp_path), "--quiet"]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    curve = np.array(summary["mmd_to_ufd"])
+    teacher = np.array(summary["mmd_to_teacher"])
+    assert curve.shape == (9, 2) and curve[-1, 0] == 2.0
+    # particles are much closer to the UFD than to where they start from
+    assert curve[:, 1].max() < 0.5 * teacher[0, 1]
+    assert teacher[-1, 1] < teacher[0, 1]
+    assert (tmp_path / "fig_III_2.png").stat().st_size > 10_000
+    assert (tmp_path / "ufd.h5").exists() and (tmp_path / "varpro_seed0.h5").exists()
+
+
+def test_fig_III_3_4_quick(tmp_path):
+    assert main(["validate", "fig_III_3_4", "--quick", "--out", str(tmp_path), "--quiet"]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    for reg in ("f_b", "f_u"):
+        means = [summary["by_width"][str(w)][reg]["mean_mmd_to_ufd"] for w in summary["widths"]]
+        assert means == sorted(means, reverse=True)
+        assert means[0] > 1.5 * means[-1]
+    assert len(summary["by_width"]["32"]["mmd_to_ufd"]) == 9
+
+
+def test_unknown_validation(capsys):
+    assert main(["validate", "fig_nope", "--quick"]) == 2
+    assert "available" in capsys.readouterr().err
