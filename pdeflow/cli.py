@@ -24,8 +24,11 @@ def _run(args) -> int:
 
 
 def _bench(args) -> int:
-    from .bench import format_report, run_benchmark
+    from .bench import format_report, format_varpro_report, run_benchmark, run_varpro_benchmark
 
+    if args.case == "varpro":
+        print(format_varpro_report(run_varpro_benchmark(steps=args.steps)))
+        return 0
     report = run_benchmark(n=args.n, repeats=args.repeats, rtol=args.rtol,
                            fresh_reference=args.fresh_reference, out=args.json)
     print(format_report(report))
@@ -56,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     run.set_defaults(func=_run)
 
     bench = sub.add_parser("bench", help="time the UFD solver against the scipy BDF baseline")
+    bench.add_argument("case", nargs="?", default="ufd", choices=["ufd", "varpro"],
+                       help="ufd: thesis UFD vs solve_ivp BDF; varpro: VarPro step vs dense numpy")
+    bench.add_argument("--steps", type=int, default=20, help="VarPro steps timed (varpro case)")
     bench.add_argument("--n", type=int, default=1024)
     bench.add_argument("--repeats", type=int, default=5)
     bench.add_argument("--rtol", type=float, default=1e-6)

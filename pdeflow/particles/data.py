@@ -27,7 +27,7 @@ def make_teacher_student(domain: Domain, gamma: float, n_data: int = 4096, n_tea
     """Draw xⱼ ~ N(0, I₂) and ω̄ᵢ ~ μ_γ, and form Yⱼ = (1/M̄)Σᵢφ(ω̄ᵢ, xⱼ)."""
     rng = np.random.default_rng(rng)
     feature = feature or feature_map_for(domain)
-    x = rng.standard_normal((int(n_data), 2))
+    x = np.ascontiguousarray(rng.standard_normal((int(n_data), 2)))
     teacher = sample_teacher(domain, gamma, int(n_teacher), rng)
     y = feature(teacher, x).mean(axis=1)
     return TeacherStudent(domain, feature, x, y, teacher, float(gamma))

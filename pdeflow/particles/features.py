@@ -39,11 +39,11 @@ class FeatureMap:
         return self.evaluate(omega, x)[0]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, parallel=True)
 def _relu_circle(omega, x, A, dA):
     c = np.cos(omega)
     s = np.sin(omega)
-    for j in range(x.shape[0]):
+    for j in nb.prange(x.shape[0]):
         x1 = x[j, 0]
         x2 = x[j, 1]
         for i in range(omega.size):
@@ -56,11 +56,11 @@ def _relu_circle(omega, x, A, dA):
                 dA[0, j, i] = 0.0
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, parallel=True)
 def _laplace_torus(omega, x, period, scale, A, dA):
     amp = 2.0 / scale**2
     half = 0.5 * period
-    for j in range(x.shape[0]):
+    for j in nb.prange(x.shape[0]):
         for i in range(omega.shape[0]):
             # periodic representative of ω − x in [−L/2, L/2)
             d0 = omega[i, 0] - x[j, 0]
