@@ -28,6 +28,8 @@ GAMMA, R, COEF, T_END, T_CHECK = 100.0, 2.0, 0.5, 20.0, 5.0
 
 def reference_solution(n: int, n_ref: int = 8192, *, fresh: bool = False) -> np.ndarray:
     """Cell averages on ``n`` cells at t = 5 of the n_ref-cell solution (rtol 1e-10), cached in data/."""
+    if 1024 % n:
+        raise ValueError(f"the benchmark compares on grids that divide 1024 cells, got n = {n}")
     if not fresh and REFERENCE.is_file():
         with np.load(REFERENCE) as ref:
             if int(ref["n_ref"]) == n_ref:

@@ -69,9 +69,17 @@ def _density(domain: Domain, spec: dict, what: str) -> np.ndarray | None:
     raise ValueError(f"unknown {what} density kind {kind!r}; use 'uniform' or 'teacher'")
 
 
+ALLOWED = {"parameters": {"r", "coef"}, "solver": {"method", "rtol", "atol"}}
+
+
 def load_problem(path: str | Path) -> Problem:
     with open(path, "rb") as fh:
         spec = tomllib.load(fh)
+    for table, keys in ALLOWED.items():
+        unknown = set(spec.get(table, {})) - keys
+        if unknown:
+            raise ValueError(f"unknown keys {sorted(unknown)} in [{table}] of {path}; "
+                             f"allowed: {sorted(keys)}")
     domain = _domain(spec.get("domain", {}))
     time = spec.get("time", {})
     t_end = float(time.get("t_end", 1.0))

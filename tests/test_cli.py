@@ -43,6 +43,9 @@ def test_run_reports_bad_problem(tmp_path, capsys):
     assert main(["run", str(toml), "--out", str(tmp_path)]) == 2
     assert "unknown domain kind" in capsys.readouterr().err
     assert main(["run", "no_such_problem"]) == 2
+    toml.write_text(PROBLEM.replace("coef = 0.5", "coef = 0.5\nbeta = 3"))
+    assert main(["run", str(toml), "--out", str(tmp_path)]) == 2
+    assert "unknown keys ['beta']" in capsys.readouterr().err
 
 
 def test_default_problem_file_is_the_thesis_case():
