@@ -76,14 +76,14 @@ def test_warm_started_projection_stays_at_tolerance_without_refactoring_each_ste
     problem = make_teacher_student(d, 100.0, 1024, 1024, rng=4)
     omega = np.random.default_rng(5).uniform(0, 2 * np.pi, 256)
     traj = run_varpro(problem, omega, lam=1e-3, reg="f_b", steps=40, save_every=1)
-    vp = VarPro(problem, 1e-3, "f_b")
     assert np.all(traj.residual <= 1e-9)
+    # the O(M²N) factorisation is reused across steps, not redone at each of the 41 projections
+    assert 1 <= traj.stats["factorizations"] <= 10
     # dense check of the projection at the last step
     A = problem.feature(traj.positions[-1], problem.x)
     n, m = A.shape
     u_dense = np.linalg.solve(A.T @ A / (m * n) + 1e-3 * np.eye(m), A.T @ problem.y / n)
     np.testing.assert_allclose(traj.u[-1], u_dense, rtol=1e-6, atol=1e-8 * np.abs(u_dense).max())
-    assert vp.projection.factorizations == 0  # lazily created
     assert np.all(np.diff(traj.risk) <= 1e-12)  # small steps: descent
 
 

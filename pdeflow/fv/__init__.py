@@ -2,9 +2,10 @@
 
 All three models of the package move a density by a continuity equation
 ∂ₜμ + div(μ v) = 0 with a potential velocity v = ∇Ψ.  On a grid this is one
-mechanism: a flux through every interior face, ``F = T μ_face (Ψ_right − Ψ_left)``,
+mechanism: a flux through every interior face, ``F = mobility_f · (Ψ_right − Ψ_left)``,
 added to one cell and taken from the other, so mass is conserved to round-off
-whatever Ψ is.  Models differ only in how Ψ depends on μ.
+whatever Ψ is.  Models differ only in the face mobility (T·√(μ̄_l μ̄_r) for the UFD,
+T times a face mean of μ for a general velocity potential) and in how Ψ depends on μ.
 """
 
 from .faces import FaceGraph, face_graph, band_ordering

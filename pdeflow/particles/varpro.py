@@ -12,6 +12,7 @@ takes ωᵢ ← ωᵢ + τuᵢ∇h(ωᵢ), iteration k being time kτ (III.42).
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -222,7 +223,8 @@ def _check_particles(problem: TeacherStudent, omega0) -> np.ndarray:
     return problem.domain.wrap(omega0)
 
 
-def _run(problem, omega0, steps, save_every, tau, store, progress, params, advance, model):
+def _run(problem, omega0, steps, save_every, tau, store, progress, params, advance, model,
+         projection: Projection | None = None):
     omega = _check_particles(problem, omega0)
     if steps < 0 or save_every < 1:
         raise ValueError("steps must be >= 0 and save_every >= 1")
@@ -235,7 +237,8 @@ def _run(problem, omega0, steps, save_every, tau, store, progress, params, advan
         writer = TrajectoryWriter(store, model=model, domain=problem.domain, params=params,
                                   static={"x": problem.x, "y": problem.y, "teacher": problem.teacher})
     recorder = Recorder(writer)
-    status = "failed"
+    status, stats = "failed", {}
+    start = time.perf_counter()
     try:
         for k, (state, u) in enumerate(advance(omega, steps)):
             if k % save_every == 0 or k == steps:
@@ -250,9 +253,12 @@ def _run(problem, omega0, steps, save_every, tau, store, progress, params, advan
     finally:
         if progress is not None:
             progress.close()
-        recorder.close(status, {})
+        stats = {"wall_time": time.perf_counter() - start, "steps": steps}
+        if projection is not None:
+            stats["factorizations"] = projection.factorizations
+        recorder.close(status, stats)
     return recorder.trajectory(domain=problem.domain, model=model, params=params, status=status,
-                               static={"teacher": problem.teacher})
+                               stats=stats, static={"teacher": problem.teacher})
 
 
 def run_varpro(problem: TeacherStudent, omega0, *, lam: float, reg: str = "f_b", r: float = 2.0,
@@ -277,7 +283,8 @@ def run_varpro(problem: TeacherStudent, omega0, *, lam: float, reg: str = "f_b",
                 omega = problem.domain.wrap(omega + tau * state.velocity)
 
     bar = tqdm(total=steps + 1, desc="VarPro", leave=False) if progress else None
-    return _run(problem, omega0, steps, save_every, tau, store, bar, params, advance, "varpro")
+    return _run(problem, omega0, steps, save_every, tau, store, bar, params, advance, "varpro",
+                varpro.projection)
 
 
 def run_two_timescale(problem: TeacherStudent, omega0, *, lam: float, reg: str = "f_u",
