@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     bench.set_defaults(func=_bench)
 
     val = sub.add_parser("validate", help="run a validation script from validation/ (thesis figures)")
-    val.add_argument("name", help="e.g. fig_III_2, fig_III_3_4, fig_III_5, fig_III_6")
+    val.add_argument("name", help="a script in validation/, e.g. fig_III_2 or fig_III_3_4")
     val.add_argument("--quick", action="store_true", help="small sizes, seconds to minutes")
     val.add_argument("--out", default="validation-out", help="directory for HDF5, PNG and summary.json")
     val.add_argument("--quiet", action="store_true", help="no progress bars")

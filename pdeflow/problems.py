@@ -14,11 +14,9 @@ from typing import Any
 import numpy as np
 
 from .domains import Box, Circle, Domain, Interval, Torus
+from .project_files import find_named
 from .teacher import teacher_density
 
-# Problem files live in the repository's solvers/ (next to the package in a source or
-# editable install); a solvers/ folder in the working directory is searched first.
-SOLVERS_DIRS = (Path.cwd() / "solvers", Path(__file__).resolve().parent.parent / "solvers")
 DEFAULT_PROBLEM = "ufd_circle"
 
 
@@ -40,11 +38,7 @@ def find_problem(name_or_path: str | None) -> Path:
     candidate = Path(name_or_path or DEFAULT_PROBLEM)
     if candidate.suffix == ".toml" and candidate.is_file():
         return candidate
-    for folder in SOLVERS_DIRS:
-        if (folder / (candidate.stem + ".toml")).is_file():
-            return folder / (candidate.stem + ".toml")
-    known = sorted({p.stem for folder in SOLVERS_DIRS for p in folder.glob("*.toml")})
-    raise FileNotFoundError(f"no problem file {str(name_or_path)!r}; known problems: {known}")
+    return find_named("solvers", candidate.stem, ".toml")
 
 
 def _domain(spec: dict) -> Domain:
