@@ -61,7 +61,7 @@ def particle_run(exp: CircleExperiment, seed: int, ufd: Trajectory, *, store: Pa
     traj = run_varpro(problem, omega0, lam=exp.lam, reg=exp.reg, tau=exp.tau, steps=int(steps[-1]),
                       save_every=gcd, store=store, progress=progress)
     keep = np.searchsorted(np.round(traj.t / exp.tau).astype(int), steps)
-    teacher_pts, teacher_w = grid_points(domain, teacher_density(domain, exp.gamma))
+    teacher_pts, teacher_w = grid_points(domain, ufd.static["weight"])  # the UFD weight is μ_γ
     to_ufd, to_teacher = [], []
     for k, idx in enumerate(keep):
         pts = traj.positions[idx]
@@ -97,11 +97,3 @@ def check_claim(ok: bool, message: str) -> None:
     """Validation claims hold or fail loudly (an exception, not an ``assert`` that -O removes)."""
     if not ok:
         raise AssertionError(message)
-
-
-def log_rate(t: np.ndarray, values: np.ndarray, window: tuple[float, float]) -> float:
-    """Slope of a least-squares fit of log(values) on the time window: −rate of linear convergence."""
-    mask = (t >= window[0]) & (t <= window[1]) & (values > 0)
-    if mask.sum() < 3:
-        raise ValueError("not enough points in the fitting window")
-    return float(np.polyfit(t[mask], np.log(values[mask]), 1)[0])

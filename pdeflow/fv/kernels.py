@@ -7,7 +7,6 @@ equal to round-off.  ``cache=True`` keeps start-up short after the first run.
 from __future__ import annotations
 
 import numba as nb
-import numpy as np
 
 
 @nb.njit(cache=True)

@@ -27,7 +27,7 @@ from ..domains import Domain
 from ..fv import BandedLayout, SparseLayout, band_ordering, face_graph
 from ..fv.kernels import face_flux_divergence, face_flux_jacobian, ufd_potential
 from ..integrators import IntegrationError, check_method, check_times, integrate
-from ..io import TrajectoryWriter, check_writable
+from ..io import TrajectoryWriter
 from ..trajectory import Recorder, Trajectory
 
 
@@ -176,13 +176,11 @@ def solve_ufd(domain: Domain, weight, rho0=None, *, r: float = 2.0, coef: float 
     if atol is None:
         atol = 1e-3 * rtol * float(np.mean(model.weight))
     atol = check_positive_scalar(atol, "atol")
-    if store is not None:
-        check_writable(store)
 
     run_params = {**asdict(params), "method": method, "rtol": rtol, "atol": atol,
                   "t_end": float(t_eval[-1])}
     writer = None
-    if store is not None:
+    if store is not None:  # checks the path is writable before any work
         writer = TrajectoryWriter(store, model="ufd", domain=domain, params=run_params,
                                   static={"weight": model.weight})
     recorder = Recorder(writer)

@@ -20,7 +20,7 @@ import scipy.linalg as la
 import scipy.sparse.linalg as spla
 from tqdm.auto import tqdm
 
-from ..io import TrajectoryWriter, check_writable
+from ..io import TrajectoryWriter
 from ..trajectory import Recorder, Trajectory
 from .data import TeacherStudent
 from .regularizers import Regularizer, regularizer
@@ -76,6 +76,7 @@ class Projection:
         n, m = A.shape
         lam = self.lam
         b = A.T @ y / n + lam * self.reg.shift
+        bnorm = np.linalg.norm(b)
 
         def apply(v):
             return A.T @ (A @ v) / (m * n) + lam * v
@@ -85,7 +86,6 @@ class Projection:
         for attempt in range(2):
             u = np.zeros(m) if u0 is None else np.array(u0, dtype=float)
             res = b - apply(u)
-            bnorm = np.linalg.norm(b)
             z = la.cho_solve(self._factor, res, check_finite=False)
             p = z.copy()
             rz = res @ z
@@ -157,8 +157,8 @@ class VarPro:
     """VarPro dynamics of M particles on a teacher–student problem (SPEC §3, eq. III.42).
 
     ``state(omega)`` projects the outer weights and returns the velocity uᵢ∇h(ωᵢ) and the
-    reduced risk; ``step`` moves the particles by τ·velocity and maps them back into the
-    domain (wrap on circle and torus, clip on a box).
+    reduced risk; :func:`run_varpro` moves the particles by τ·velocity and maps them back
+    into the domain (wrap on circle and torus, clip on a box).
     """
 
     def __init__(self, problem: TeacherStudent, lam: float, reg: str | Regularizer = "f_b",
@@ -191,21 +191,21 @@ class VarPro:
         return A, dA, u
 
     def potential_terms(self, A, dA, u):
-        """α, h(ωᵢ), ∇h(ωᵢ) and the reduced risk for outer weights u."""
+        """α, the particle velocity uᵢ∇h(ωᵢ) (shaped like ω) and the reduced risk for weights u."""
         n, m = A.shape
         resid = self.problem.y - A @ u / m
         alpha = resid / self.lam
         grad_h = np.stack([dA_k.T @ alpha for dA_k in dA], axis=1) / n
+        velocity = u[:, None] * grad_h
+        if velocity.shape[1] == 1:  # 1-D features: ω has shape (M,)
+            velocity = velocity[:, 0]
         risk = (resid @ resid) / (2 * self.lam * n) + self.reg.f(u).mean()
-        return alpha, grad_h, risk
+        return alpha, velocity, float(risk)
 
     def state(self, omega: np.ndarray, u_prev: np.ndarray | None = None) -> VarProState:
         A, dA, u = self._fields(omega, u_prev)
-        _, grad_h, risk = self.potential_terms(A, dA, u)
-        velocity = u[:, None] * grad_h
-        if omega.ndim == 1:
-            velocity = velocity[:, 0]
-        return VarProState(omega, u, velocity, float(risk), self.projection.residual)
+        _, velocity, risk = self.potential_terms(A, dA, u)
+        return VarProState(omega, u, velocity, risk, self.projection.residual)
 
     def reduced_risk(self, omega: np.ndarray) -> float:
         return self.state(omega).risk
@@ -230,8 +230,6 @@ def _run(problem, omega0, steps, save_every, tau, store, progress, params, advan
         raise ValueError("steps must be >= 0 and save_every >= 1")
     if not np.isfinite(tau) or tau <= 0:
         raise ValueError(f"tau must be > 0, got {tau}")
-    if store is not None:
-        check_writable(store)
     writer = None
     if store is not None:
         writer = TrajectoryWriter(store, model=model, domain=problem.domain, params=params,
@@ -305,10 +303,8 @@ def run_two_timescale(problem: TeacherStudent, omega0, *, lam: float, reg: str =
     def advance(omega, n_steps):
         A, dA, u = varpro._fields(omega)
         for k in range(n_steps + 1):
-            alpha, grad_h, risk = varpro.potential_terms(A, dA, u)
-            velocity = (u[:, None] * grad_h)
-            velocity = velocity[:, 0] if omega.ndim == 1 else velocity
-            yield VarProState(omega, u, velocity, float(risk), np.nan), u
+            alpha, velocity, risk = varpro.potential_terms(A, dA, u)
+            yield VarProState(omega, u, velocity, risk, np.nan), u
             if k < n_steps:
                 h = A.T @ alpha / A.shape[0]
                 u = u - eta / m * (varpro.reg.df(u) - h)
