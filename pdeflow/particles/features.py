@@ -3,7 +3,9 @@
 A feature map fills, for particles ω (shape ``(M,)`` or ``(M, d)``) and data x
 (shape ``(N, 2)``), the matrix ``A[j, i] = φ(ωᵢ, xⱼ)`` and the gradients
 ``dA[k, j, i] = ∂φ/∂ω_k (ωᵢ, xⱼ)``.  To add one, subclass :class:`FeatureMap`
-and implement :meth:`FeatureMap.fill` (a numba kernel makes it fast).
+and implement :meth:`FeatureMap.fill` (a numba kernel makes it fast).  VarPro sees A
+through :meth:`FeatureMap.bind`, which a feature map with structure may override
+(see :mod:`pdeflow.particles.operators`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numba as nb
 import numpy as np
 
 from ..domains import Domain
+from .operators import DenseFeatures, SortedReLUCircle
 
 
 class FeatureMap:
@@ -37,6 +40,10 @@ class FeatureMap:
 
     def __call__(self, omega: np.ndarray, x: np.ndarray) -> np.ndarray:
         return self.evaluate(omega, x)[0]
+
+    def bind(self, x: np.ndarray):
+        """ω ↦ the operator A(ω) on the data x (dense arrays unless the map knows better)."""
+        return DenseFeatures(self, x)
 
 
 @nb.njit(cache=True, parallel=True)
@@ -87,6 +94,9 @@ class ReLUCircle(FeatureMap):
 
     def fill(self, omega, x, A, dA):
         _relu_circle(omega, x, A, dA)
+
+    def bind(self, x):
+        return SortedReLUCircle(x)
 
 
 @dataclass(frozen=True)

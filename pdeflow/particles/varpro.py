@@ -16,13 +16,14 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.linalg as la
+from scipy.linalg import blas, lapack
 import scipy.sparse.linalg as spla
 from tqdm.auto import tqdm
 
 from ..io import TrajectoryWriter
 from ..trajectory import Recorder, Trajectory
 from .data import TeacherStudent
+from .operators import FeatureOperator
 from .regularizers import Regularizer, regularizer
 
 
@@ -31,9 +32,11 @@ class Projection:
     """The exact projection u*(ω) of the outer weights, warm-started from one step to the next.
 
     For f_b and f_u the normal equations (AᵀA/(MN) + λI)u = AᵀY/N + λ·shift are solved by
-    conjugate gradients preconditioned with a Cholesky factor of the same matrix at an
-    earlier ω.  Particles move little per step, so a few iterations suffice and the
-    O(M²N) factorisation is redone only when they stop sufficing.  For f_r, Newton–CG
+    conjugate gradients preconditioned with the inverse of the same matrix at an earlier ω
+    (from its Cholesky factor; applying an explicit inverse is one symmetric matrix–vector
+    product, several times cheaper than two triangular solves).  Particles move little per
+    step, so a few iterations suffice and the inverse is recomputed only when they stop
+    sufficing.  For f_r, Newton–CG
     on the convex objective.  ``residual`` is ‖b − Su‖/‖b‖ (quadratic) or the relative
     gradient norm (f_r) of the last solve.
     """
@@ -46,19 +49,27 @@ class Projection:
     residual: float = np.nan
     iterations: int = 0
     factorizations: int = 0
-    _factor: tuple | None = field(default=None, repr=False)
+    _inverse: np.ndarray | None = field(default=None, repr=False)   # upper triangle used
     _previous: tuple | None = field(default=None, repr=False)
 
-    def _refactor(self, A: np.ndarray) -> None:
-        n, m = A.shape
-        gram = A.T @ A
-        gram /= m * n
+    def _refactor(self, op: FeatureOperator) -> None:
+        m = op.shape[1]
+        gram = op.gram()
+        gram /= m
         gram.flat[:: m + 1] += self.lam
-        self._factor = la.cho_factor(gram, lower=False, overwrite_a=True, check_finite=False)
+        factor, info = lapack.dpotrf(gram, lower=0, overwrite_a=1, clean=0)
+        if info == 0:
+            inverse, info = lapack.dpotri(factor, lower=0, overwrite_c=1)
+        if info != 0:
+            raise RuntimeError(f"projection matrix AᵀA/(MN) + λI is not positive definite (LAPACK info {info})")
+        self._inverse = inverse
         self.factorizations += 1
 
-    def solve(self, A: np.ndarray, y: np.ndarray, u0: np.ndarray | None = None) -> np.ndarray:
-        """u*(ω) for the feature matrix A, starting from ``u0`` (e.g. the last step's weights).
+    def _precondition(self, r: np.ndarray) -> np.ndarray:
+        return blas.dsymv(1.0, self._inverse, r, lower=0)
+
+    def solve(self, op: FeatureOperator, y: np.ndarray, u0: np.ndarray | None = None) -> np.ndarray:
+        """u*(ω) for the feature operator A(ω), starting from ``u0`` (e.g. the last step's weights).
 
         When ``u0`` is the solution this object returned last, the start is extrapolated
         linearly from the last two solutions: along a trajectory that halves the first residual.
@@ -68,25 +79,25 @@ class Projection:
             before, last = self._previous
             if last.shape == u0.shape and np.array_equal(last, u0):
                 start = 2 * last - before
-        u = self._solve_quadratic(A, y, start) if self.reg.quadratic else self._solve_convex(A, y, start)
+        u = self._solve_quadratic(op, y, start) if self.reg.quadratic else self._solve_convex(op, y, start)
         self._previous = (u0 if u0 is not None else u, u)
         return u
 
-    def _solve_quadratic(self, A, y, u0):
-        n, m = A.shape
+    def _solve_quadratic(self, op, y, u0):
+        m = op.shape[1]
         lam = self.lam
-        b = A.T @ y / n + lam * self.reg.shift
+        b = op.adjoint(y)[0] + lam * self.reg.shift
         bnorm = np.linalg.norm(b)
 
         def apply(v):
-            return A.T @ (A @ v) / (m * n) + lam * v
+            return op.normal(v) / m + lam * v
 
-        if self._factor is None or self._factor[0].shape[0] != m:
-            self._refactor(A)
+        if self._inverse is None or self._inverse.shape[0] != m:
+            self._refactor(op)
         for attempt in range(2):
             u = np.zeros(m) if u0 is None else np.array(u0, dtype=float)
             res = b - apply(u)
-            z = la.cho_solve(self._factor, res, check_finite=False)
+            z = self._precondition(res)
             p = z.copy()
             rz = res @ z
             k = 0
@@ -95,7 +106,7 @@ class Projection:
                 step = rz / (p @ q)
                 u += step * p
                 res -= step * q
-                z = la.cho_solve(self._factor, res, check_finite=False)
+                z = self._precondition(res)
                 rz, rz_old = res @ z, rz
                 p = z + (rz / rz_old) * p
                 k += 1
@@ -103,7 +114,7 @@ class Projection:
             true_res = np.linalg.norm(b - apply(u)) / bnorm
             self.iterations, self.residual = k, true_res
             if k > self.refresh_after or true_res > 10 * self.tol:
-                self._refactor(A)
+                self._refactor(op)
                 if true_res > 10 * self.tol and attempt == 0:
                     continue  # retry once with a fresh preconditioner
             break
@@ -111,26 +122,27 @@ class Projection:
             raise RuntimeError(f"projection did not converge: relative residual {self.residual:.2e}")
         return u
 
-    def _solve_convex(self, A, y, u0):
+    def _solve_convex(self, op, y, u0):
         """Damped Newton on J(u) = M/(2λN)‖Au/M − Y‖² + Σf(uᵢ), Newton systems by CG (matrix-free)."""
-        n, m = A.shape
+        n, m = op.shape
         lam, reg = self.lam, self.reg
 
         def objective(u):
-            r = A @ u / m - y
+            r = op.forward(u) / m - y
             return m / (2 * lam * n) * (r @ r) + reg.f(u).sum()
 
         def gradient(u):
-            return A.T @ (A @ u / m - y) / (lam * n) + reg.df(u)
+            return op.adjoint(op.forward(u) / m - y)[0] / lam + reg.df(u)
 
-        u = reg.df_inverse(A.T @ y / (lam * n)) if u0 is None else np.array(u0, dtype=float)
-        scale = np.linalg.norm(A.T @ y) / (lam * n)
+        aty = op.adjoint(y)[0] / lam
+        u = reg.df_inverse(aty) if u0 is None else np.array(u0, dtype=float)
+        scale = np.linalg.norm(aty)
         g = gradient(u)
         k = 0
         while np.linalg.norm(g) > self.tol * scale and k < self.max_iter:
             curvature = np.maximum(reg.d2f(u), 1e-12)
             hess = spla.LinearOperator((m, m), dtype=float,
-                                       matvec=lambda v: A.T @ (A @ v) / (m * n * lam) + curvature * v)
+                                       matvec=lambda v: op.normal(v) / (m * lam) + curvature * v)
             direction, _ = spla.cg(hess, -g, rtol=min(0.1, np.linalg.norm(g) / scale), maxiter=200)
             step, j0 = 1.0, objective(u)
             slope = g @ direction
@@ -169,42 +181,27 @@ class VarPro:
         self.lam = float(lam)
         self.reg = reg if isinstance(reg, Regularizer) else regularizer(reg, r)
         self.projection = Projection(self.reg, self.lam, tol=tol)
-        self._buffers: tuple[np.ndarray, np.ndarray] | None = None
-
-    def features(self, omega):
-        """(A, dA) at ``omega``, written into buffers reused from step to step.
-
-        Reuse matters: a fresh 2×N×M array per step costs page faults comparable to the
-        arithmetic.  The returned arrays are overwritten by the next call.
-        """
-        p = self.problem
-        n, m = p.x.shape[0], omega.shape[0]
-        if self._buffers is None or self._buffers[0].shape != (n, m):
-            self._buffers = (np.empty((n, m)), np.empty((p.feature.dim, n, m)))
-        A, dA = self._buffers
-        p.feature.fill(np.ascontiguousarray(omega, dtype=float), p.x, A, dA)
-        return A, dA
+        self.operator_at = problem.feature.bind(problem.x)
 
     def _fields(self, omega, u_prev=None):
-        A, dA = self.features(omega)
-        u = self.projection.solve(A, self.problem.y, u_prev)
-        return A, dA, u
+        op = self.operator_at(omega)
+        return op, self.projection.solve(op, self.problem.y, u_prev)
 
-    def potential_terms(self, A, dA, u):
-        """α, the particle velocity uᵢ∇h(ωᵢ) (shaped like ω) and the reduced risk for weights u."""
-        n, m = A.shape
-        resid = self.problem.y - A @ u / m
-        alpha = resid / self.lam
-        grad_h = np.stack([dA_k.T @ alpha for dA_k in dA], axis=1) / n
-        velocity = u[:, None] * grad_h
+    def potential_terms(self, op: FeatureOperator, u: np.ndarray):
+        """h(ωᵢ), the particle velocity uᵢ∇h(ωᵢ) (shaped like ω) and the reduced risk for weights u."""
+        n, m = op.shape
+        resid = self.problem.y - op.forward(u) / m
+        h, grad_h = op.adjoint(resid)
+        h /= self.lam
+        velocity = u[:, None] * grad_h / self.lam
         if velocity.shape[1] == 1:  # 1-D features: ω has shape (M,)
             velocity = velocity[:, 0]
         risk = (resid @ resid) / (2 * self.lam * n) + self.reg.f(u).mean()
-        return alpha, velocity, float(risk)
+        return h, velocity, float(risk)
 
     def state(self, omega: np.ndarray, u_prev: np.ndarray | None = None) -> VarProState:
-        A, dA, u = self._fields(omega, u_prev)
-        _, velocity, risk = self.potential_terms(A, dA, u)
+        op, u = self._fields(omega, u_prev)
+        _, velocity, risk = self.potential_terms(op, u)
         return VarProState(omega, u, velocity, risk, self.projection.residual)
 
     def reduced_risk(self, omega: np.ndarray) -> float:
@@ -301,15 +298,14 @@ def run_two_timescale(problem: TeacherStudent, omega0, *, lam: float, reg: str =
     p = problem
 
     def advance(omega, n_steps):
-        A, dA, u = varpro._fields(omega)
+        op, u = varpro._fields(omega)
         for k in range(n_steps + 1):
-            alpha, velocity, risk = varpro.potential_terms(A, dA, u)
+            h, velocity, risk = varpro.potential_terms(op, u)
             yield VarProState(omega, u, velocity, risk, np.nan), u
             if k < n_steps:
-                h = A.T @ alpha / A.shape[0]
                 u = u - eta / m * (varpro.reg.df(u) - h)
                 omega = p.domain.wrap(omega + tau * velocity)
-                A, dA = varpro.features(omega)
+                op = varpro.operator_at(omega)
 
     bar = tqdm(total=steps + 1, desc="two-timescale", leave=False) if progress else None
     return _run(problem, omega0, steps, save_every, tau, store, bar, params, advance, "two_timescale")

@@ -1,0 +1,209 @@
+"""The feature matrix A[j, i] = φ(ωᵢ, xⱼ) as a linear operator (SPEC.md §3).
+
+VarPro touches A only through four products, so a feature map may supply them in any
+way that is exact:
+
+* ``forward(u)`` = A u                      (N,)
+* ``adjoint(v)`` = (Aᵀv/N, (∇_ωA)ᵀv/N)      (M,), (M, dim)
+* ``normal(v)``  = AᵀA v/N                   (M,)
+* ``gram()``     = AᵀA/N                     (M, M), for preconditioning
+
+:class:`DenseOperator` stores A and ∇_ωA (O(MN) per step).  :class:`SortedReLUCircle` uses
+that on the circle φ(ω, x) = |x| max(0, cos(ω − θ_x)): every sum over the data (or the
+particles) inside a half-circle is a difference of prefix sums over angles sorted once,
+so products cost O((M + N) log) and the Gram matrix O(M²) instead of O(M²N).
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+
+class FeatureOperator:
+    """A at one configuration ω; see the module docstring for the four products."""
+
+    shape: tuple[int, int]
+
+    def forward(self, u: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def adjoint(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def normal(self, v: np.ndarray) -> np.ndarray:
+        return self.adjoint(self.forward(v))[0]
+
+    def gram(self) -> np.ndarray:
+        raise NotImplementedError
+
+
+class DenseOperator(FeatureOperator):
+    """A and ∇_ωA held as arrays, ``A`` of shape (N, M), ``dA`` of shape (dim, N, M)."""
+
+    def __init__(self, A: np.ndarray, dA: np.ndarray):
+        self.A, self.dA = A, dA
+        self.shape = A.shape
+
+    def forward(self, u):
+        return self.A @ u
+
+    def adjoint(self, v):
+        n = self.shape[0]
+        return self.A.T @ v / n, np.stack([d.T @ v for d in self.dA], axis=1) / n
+
+    def normal(self, v):
+        return self.A.T @ (self.A @ v) / self.shape[0]
+
+    def gram(self):
+        g = self.A.T @ self.A
+        g /= self.shape[0]
+        return g
+
+
+class DenseFeatures:
+    """ω ↦ :class:`DenseOperator` for any :class:`~pdeflow.particles.FeatureMap`.
+
+    The arrays are reused from call to call (a fresh 2×N×M allocation per step costs page
+    faults comparable to the arithmetic), so an operator is valid until the next call.
+    """
+
+    def __init__(self, feature, x: np.ndarray):
+        self.feature = feature
+        self.x = np.ascontiguousarray(x, dtype=float)
+        self._buffers: tuple[np.ndarray, np.ndarray] | None = None
+
+    def __call__(self, omega: np.ndarray) -> DenseOperator:
+        n, m = self.x.shape[0], omega.shape[0]
+        if self._buffers is None or self._buffers[0].shape != (n, m):
+            self._buffers = (np.empty((n, m)), np.empty((self.feature.dim, n, m)))
+        A, dA = self._buffers
+        self.feature.fill(np.ascontiguousarray(omega, dtype=float), self.x, A, dA)
+        return DenseOperator(A, dA)
+
+
+@nb.njit(cache=True)
+def compensated_cumsum(q, out):
+    """out[0] = 0, out[k+1] = q[0] + … + q[k] with Kahan compensation (differences of far-apart
+    prefix sums then keep the accuracy of a direct sum)."""
+    out[0] = 0.0
+    total = 0.0
+    carry = 0.0
+    for k in range(q.size):
+        y = q[k] - carry
+        t = total + y
+        carry = (t - total) - y
+        total = t
+        out[k + 1] = total
+
+
+def _prefix(q: np.ndarray) -> np.ndarray:
+    """Prefix sums of q repeated twice (arcs may wrap past 2π), length 2·len(q) + 1, complex."""
+    q2 = np.concatenate([q, q])
+    re = np.empty(q2.size + 1)
+    im = np.empty(q2.size + 1)
+    compensated_cumsum(np.ascontiguousarray(q2.real), re)
+    compensated_cumsum(np.ascontiguousarray(q2.imag), im)
+    return re + 1j * im
+
+
+@nb.njit(cache=True, parallel=True)
+def relu_circle_gram(cos_w, sin_w, start, first, last, n_data, p0, p2_re, p2_im, out):
+    """out[i, k] = Σⱼ rⱼ² max(0, cos(ωᵢ−θⱼ)) max(0, cos(ω_k−θⱼ)) / N.
+
+    The product is nonzero on the intersection of the two half-circles, which runs from the
+    opening of the later one to the closing of the earlier one; there
+    cos(a−θ)cos(b−θ) = ½[cos(a−b) + Re e^{i(a+b)} e^{−2iθ}], so the sum is read off the prefix
+    sums p0 of r² and p2 of r² e^{−2iθ} over the sorted (doubled) data angles.
+    ``first[i]``/``last[i]`` index the opening/closing of half-circle i, ``start[i]`` its opening angle.
+    """
+    m = cos_w.size
+    for row in nb.prange(m):
+        i = np.int64(row)  # prange's index type does not unify with range's
+        # full rows rather than a triangle: row-major writes beat halving the work
+        for k in range(m):
+            if cos_w[i] * sin_w[k] - sin_w[i] * cos_w[k] >= 0.0:  # ω_k within a half-turn ahead of ωᵢ
+                early, late = i, k
+            else:
+                early, late = k, i
+            a = first[late]
+            b = last[early]
+            if start[late] < start[early]:
+                b -= n_data  # the arc closes one turn earlier in the doubled sequence
+            s0 = p0[b] - p0[a]
+            s2r = p2_re[b] - p2_re[a]
+            s2i = p2_im[b] - p2_im[a]
+            c_diff = cos_w[i] * cos_w[k] + sin_w[i] * sin_w[k]
+            c_sum = cos_w[i] * cos_w[k] - sin_w[i] * sin_w[k]
+            s_sum = sin_w[i] * cos_w[k] + cos_w[i] * sin_w[k]
+            g = 0.5 * (c_diff * s0 + c_sum * s2r - s_sum * s2i) / n_data
+            out[i, k] = g
+
+
+_TWO_PI = 2.0 * np.pi
+
+
+class SortedReLUCircle:
+    """ω ↦ :class:`SortedReLUOperator` for φ(ω, x) = max(0, x₁cos ω + x₂sin ω) (SPEC §2).
+
+    Built once per data set: the data angles θⱼ sorted, |xⱼ|, and prefix sums for the Gram matrix.
+    """
+
+    def __init__(self, x: np.ndarray):
+        x = np.asarray(x, dtype=float)
+        self.n = x.shape[0]
+        self.radius = np.hypot(x[:, 0], x[:, 1])
+        self.theta = np.mod(np.arctan2(x[:, 1], x[:, 0]), _TWO_PI)
+        self.order = np.argsort(self.theta, kind="stable")
+        sorted_theta = self.theta[self.order]
+        self.theta2 = np.concatenate([sorted_theta, sorted_theta + _TWO_PI])
+        self.phase = self.radius * np.exp(-1j * self.theta)           # rⱼ e^{−iθⱼ}
+        r2 = self.radius[self.order] ** 2
+        p0 = _prefix(r2.astype(complex)).real
+        p2 = _prefix(r2 * np.exp(-2j * sorted_theta))
+        self._p0, self._p2_re, self._p2_im = p0, np.ascontiguousarray(p2.real), np.ascontiguousarray(p2.imag)
+        # each datum sees the particles in the half-circle ω ∈ [θⱼ − π/2, θⱼ + π/2)
+        self.data_start = np.mod(self.theta - 0.5 * np.pi, _TWO_PI)
+
+    def __call__(self, omega: np.ndarray) -> "SortedReLUOperator":
+        return SortedReLUOperator(self, np.asarray(omega, dtype=float))
+
+
+class SortedReLUOperator(FeatureOperator):
+    """A for the ReLU on the circle at one ω, through sorted-angle prefix sums."""
+
+    def __init__(self, data: SortedReLUCircle, omega: np.ndarray):
+        if omega.ndim != 1:
+            raise ValueError(f"circle particles must have shape (M,), got {omega.shape}")
+        self.data = data
+        self.shape = (data.n, omega.size)
+        self.rotor = np.exp(1j * omega)
+        # particle i sees the data in θ ∈ [ωᵢ − π/2, ωᵢ + π/2)
+        self.start = np.mod(omega - 0.5 * np.pi, _TWO_PI)
+        self.first = np.searchsorted(data.theta2, self.start)
+        self.last = np.searchsorted(data.theta2, self.start + np.pi)
+        w = np.mod(omega, _TWO_PI)
+        self.order = np.argsort(w, kind="stable")
+        w2 = np.concatenate([w[self.order], w[self.order] + _TWO_PI])
+        self.data_first = np.searchsorted(w2, data.data_start)
+        self.data_last = np.searchsorted(w2, data.data_start + np.pi)
+
+    def forward(self, u):
+        d = self.data
+        p = _prefix((np.asarray(u, dtype=float) * self.rotor)[self.order])
+        arc = p[self.data_last] - p[self.data_first]
+        return (d.phase * arc).real
+
+    def adjoint(self, v):
+        d = self.data
+        p = _prefix((np.asarray(v, dtype=float) * d.phase)[d.order])
+        z = self.rotor * (p[self.last] - p[self.first]) / d.n
+        return z.real, -z.imag[:, None]
+
+    def gram(self):
+        d = self.data
+        m = self.shape[1]
+        out = np.empty((m, m))
+        relu_circle_gram(np.ascontiguousarray(self.rotor.real), np.ascontiguousarray(self.rotor.imag),
+                         self.start, self.first, self.last, d.n, d._p0, d._p2_re, d._p2_im, out)
+        return out
