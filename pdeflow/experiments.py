@@ -8,10 +8,15 @@ solved on a grid, and with the teacher μ_γ, by the energy-distance MMD (SPEC �
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from .domains import Circle
 from .metrics import grid_points, mmd
@@ -72,6 +77,56 @@ def particle_run(exp: CircleExperiment, seed: int, ufd: Trajectory, *, store: Pa
             "risk": traj.risk[keep], "positions": traj.positions[keep]}
 
 
+@contextmanager
+def _single_threaded_children():
+    """Workers inherit one thread each: with one run per core, nested BLAS/numba threads only contend."""
+    keys = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+    saved = {k: os.environ.get(k) for k in keys}
+    os.environ.update({k: "1" for k in keys})
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def run_many(tasks: list[tuple[CircleExperiment, int, Trajectory, Path | None]], *, jobs: int = 1,
+             progress: bool = False) -> list[dict]:
+    """:func:`particle_run` for each ``(experiment, seed, ufd, store)``; results in task order.
+
+    ``jobs > 1`` runs them in that many worker processes (fresh interpreters, one thread each).
+    """
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
+    if jobs == 1:
+        return [particle_run(exp, seed, ufd, store=store, progress=progress) for exp, seed, ufd, store in tasks]
+    bar = tqdm(total=len(tasks), desc="particle runs", disable=not progress)
+    with _single_threaded_children(), ProcessPoolExecutor(
+            jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(particle_run, exp, seed, ufd, store=store) for exp, seed, ufd, store in tasks]
+        for future in futures:
+            future.add_done_callback(lambda _: bar.update(1))
+        results = [f.result() for f in futures]
+    bar.close()
+    return results
+
+
+def run_sweep(configs: list[CircleExperiment], ufds: dict[float, Trajectory], *, jobs: int = 1,
+              progress: bool = False) -> list[dict]:
+    """Seed-averaged curves (:func:`average_runs`) for each experiment, against the UFD of its γ."""
+    tasks = [(exp, seed, ufds[exp.gamma], None) for exp in configs for seed in range(exp.seeds)]
+    order = sorted(range(len(tasks)), key=lambda k: -tasks[k][0].width)  # widest first: workers end together
+    by_task = dict(zip(order, run_many([tasks[k] for k in order], jobs=jobs, progress=progress)))
+    means, k = [], 0
+    for exp in configs:
+        means.append(average_runs([by_task[k + s] for s in range(exp.seeds)]))
+        k += exp.seeds
+    return means
+
+
 def average_runs(runs: list[dict]) -> dict:
     out = {"t": runs[0]["t"]}
     for key in ("mmd_to_ufd", "mmd_to_teacher", "risk"):
@@ -81,6 +136,52 @@ def average_runs(runs: list[dict]) -> dict:
 
 def pairs(t: np.ndarray, values: np.ndarray) -> list[list[float]]:
     return [[float(a), float(b)] for a, b in zip(t, values)]
+
+
+CURVES = ("risk", "mmd_to_teacher", "mmd_to_ufd")
+
+
+def curves_summary(mean: dict) -> dict:
+    """The averaged curves as ``[[t, value], ...]`` lists, plus the run-averaged MMD to the UFD."""
+    out = {key: pairs(mean["t"], mean[key]) for key in CURVES}
+    out["mean_mmd_to_ufd"] = float(np.mean(mean["mmd_to_ufd"]))
+    return out
+
+
+def plot_curves(axes, mean: dict, **style) -> None:
+    """Reduced risk, MMD to the teacher and MMD to the UFD against t, one axis each (log scale)."""
+    for ax, key in zip(axes, CURVES):
+        ax.semilogy(mean["t"], mean[key], **style)
+
+
+def finish_curve_figure(fig, axes, path: Path, window: tuple[float, float] | None = None) -> None:
+    """Title the :func:`plot_curves` axes, shade the rate-fit ``window`` and save the figure as PNG."""
+    for ax, title in zip(axes, ("reduced risk", "MMD to teacher", "MMD to UFD")):
+        ax.set_title(title)
+        ax.set_xlabel("t = kτ")
+    if window is not None:
+        axes[1].axvspan(*window, color="0.9", zorder=0)
+    axes[0].legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    fig.clf()
+
+
+def log_rate(t: np.ndarray, values: np.ndarray, window: tuple[float, float]) -> tuple[float, float]:
+    """Rate κ of a linear-rate decay values ≈ C e^{−κt} on ``window``: least squares on log values.
+
+    Returns ``(κ, R²)``; R² near 1 says the decay is exponential there (a straight line in log scale).
+    """
+    t = np.asarray(t, dtype=float)
+    keep = (t >= window[0]) & (t <= window[1])
+    if keep.sum() < 3:
+        raise ValueError(f"need at least 3 points in the window {window}, got {int(keep.sum())}")
+    logs = np.log(np.asarray(values, dtype=float)[keep])
+    slope, intercept = np.polyfit(t[keep], logs, 1)
+    fitted = slope * t[keep] + intercept
+    spread = np.sum((logs - logs.mean()) ** 2)
+    r2 = 1.0 - np.sum((logs - fitted) ** 2) / spread if spread > 0 else 1.0
+    return float(-slope), float(r2)
 
 
 def write_summary(out_dir: Path, summary: dict) -> Path:

@@ -111,8 +111,12 @@ class TrajectoryWriter:
 
 
 def load_trajectory(path: str | os.PathLike) -> Trajectory:
-    """Read a trajectory written by any pdeflow solver (complete or interrupted)."""
-    with h5py.File(path, "r") as f:
+    """Read a trajectory written by any pdeflow solver (complete, interrupted or still running).
+
+    The file is opened without HDF5's lock so a run in progress can be watched; the writer
+    flushes after every output, so what is read is every output saved so far.
+    """
+    with h5py.File(path, "r", locking=False) as f:
         if f.attrs.get("format") != FORMAT:
             raise ValueError(f"{str(path)!r} is not a pdeflow trajectory file")
         n = f["t"].shape[0]

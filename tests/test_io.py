@@ -59,6 +59,33 @@ def test_killed_run_keeps_every_saved_output(tmp_path):
     assert saved.rho.shape == (3, 32) and np.all(saved.rho > 0)
 
 
+LIVE_RUN = """
+import sys
+import numpy as np
+import pdeflow as pf
+from pdeflow.io import TrajectoryWriter
+writer = TrajectoryWriter(sys.argv[1], model="ufd", domain=pf.Circle(8), params={})
+writer.append(0.0, {"rho": np.ones(8)})
+writer.append(0.5, {"rho": np.full(8, 2.0)})
+print("written", flush=True)
+sys.stdin.readline()
+writer.close("complete", {})
+"""
+
+
+def test_a_running_trajectory_can_be_read_from_another_process(tmp_path):
+    path = tmp_path / "live.h5"
+    proc = subprocess.Popen([sys.executable, "-c", LIVE_RUN, str(path)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "written"
+        live = pf.load_trajectory(path)   # the writer still holds the file open
+        assert live.status == "running" and live.rho.shape == (2, 8)
+    finally:
+        proc.communicate("done\n", timeout=120)
+    assert pf.load_trajectory(path).status == "complete"
+
+
 @pytest.mark.parametrize("kwargs, match", [
     (dict(weight=-1.0), "strictly positive"),
     (dict(rho0=np.full(16, np.nan)), "not finite"),

@@ -1,4 +1,4 @@
-"""The --quick validations: particles beside the grid UFD (thesis Figs. III.2–III.4)."""
+"""The --quick validations: particles beside the grid UFD (thesis Figs. III.2–III.4, III.6)."""
 
 import json
 
@@ -33,3 +33,11 @@ def test_fig_III_3_4_quick(tmp_path):
 def test_unknown_validation(capsys):
     assert main(["validate", "fig_nope", "--quick"]) == 2
     assert "available" in capsys.readouterr().err
+
+
+def test_fig_III_6_quick(tmp_path):
+    assert main(["validate", "fig_III_6", "--quick", "--out", str(tmp_path), "--quiet"]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    rates = [summary["by_gamma"][f"{g:g}"]["rate"] for g in summary["gammas"]]
+    assert rates == sorted(rates, reverse=True) and rates[-1] > 0
+    assert all((tmp_path / f"ufd_gamma{g:g}.h5").exists() for g in summary["gammas"])

@@ -7,13 +7,12 @@ for both regularisations — more features, a finer discretisation of the diffus
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
-from pdeflow.experiments import (CircleExperiment, average_runs, check_claim, pairs, parameters,
-                                 particle_run, ufd_reference, write_summary)
+from pdeflow.experiments import (CircleExperiment, check_claim, curves_summary, parameters, plot_curves,
+                                 run_sweep, ufd_reference, write_summary)
 
 FULL = CircleExperiment(gamma=100.0, lam=1e-3, n_data=4096, tau=2.0**-10, t_end=20.0, outputs=41,
                         n_grid=2048, seeds=6)
@@ -24,30 +23,26 @@ WIDTHS_QUICK = (32, 128, 512)
 REGS = ("f_b", "f_u")
 
 
-def run(out_dir: Path, quick: bool = False, progress: bool = True) -> dict:
+def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1) -> dict:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    started = time.perf_counter()
     base = QUICK if quick else FULL
     widths = WIDTHS_QUICK if quick else WIDTHS_FULL
     out_dir.mkdir(parents=True, exist_ok=True)
     ufd = ufd_reference(base, store=out_dir / "ufd.h5")
     by_width: dict = {}
     fig, axes = plt.subplots(2, 3, figsize=(15, 8), sharex=True)
+    configs = [replace(base, width=width, reg=reg) for reg in REGS for width in widths]
+    means = iter(run_sweep(configs, {base.gamma: ufd}, jobs=jobs, progress=progress))
     for row, reg in enumerate(REGS):
         for width in widths:
-            exp = replace(base, width=width, reg=reg)
-            runs = [particle_run(exp, seed, ufd, progress=progress) for seed in range(exp.seeds)]
-            mean = average_runs(runs)
-            entry = by_width.setdefault(str(width), {})
-            entry[reg] = {"mmd_to_ufd": pairs(mean["t"], mean["mmd_to_ufd"]),
-                          "mmd_to_teacher": pairs(mean["t"], mean["mmd_to_teacher"]),
-                          "risk": pairs(mean["t"], mean["risk"]),
-                          "mean_mmd_to_ufd": float(np.mean(mean["mmd_to_ufd"]))}
-            for ax, key in zip(axes[row], ("risk", "mmd_to_teacher", "mmd_to_ufd")):
-                ax.semilogy(mean["t"], mean[key], label=f"M = {width}")
+            mean = next(means)
+            by_width.setdefault(str(width), {})[reg] = curves_summary(mean)
+            plot_curves(axes[row], mean, label=f"M = {width}")
         for ax, title in zip(axes[row], ("reduced risk", "MMD to teacher", "MMD to UFD")):
             ax.set_title(f"{title} ({reg})")
             ax.legend(fontsize=8)
@@ -59,8 +54,9 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True) -> dict:
     # "mmd_to_ufd" per width is the f_b curve (the thesis' Fig. III.2 setting); both are under the reg keys
     for width in by_width:
         by_width[width]["mmd_to_ufd"] = by_width[width]["f_b"]["mmd_to_ufd"]
-    summary = {"experiment": "fig_III_3_4", "quick": quick, "parameters": parameters(base),
+    summary = {"experiment": "fig_III_3_4", "quick": quick, "jobs": jobs, "parameters": parameters(base),
                "widths": list(widths), "by_width": by_width}
+    summary["wall_time_s"] = time.perf_counter() - started
     write_summary(out_dir, summary)
     for reg in REGS:
         means = [by_width[str(w)][reg]["mean_mmd_to_ufd"] for w in widths]
