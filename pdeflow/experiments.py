@@ -127,18 +127,19 @@ def run_sweep(configs: list[CircleExperiment], ufds: dict[float, Trajectory], *,
     return means
 
 
+CURVES = ("risk", "mmd_to_teacher", "mmd_to_ufd")
+CURVE_TITLES = ("reduced risk", "MMD to teacher", "MMD to UFD")
+
+
 def average_runs(runs: list[dict]) -> dict:
     out = {"t": runs[0]["t"]}
-    for key in ("mmd_to_ufd", "mmd_to_teacher", "risk"):
+    for key in CURVES:
         out[key] = np.mean([r[key] for r in runs], axis=0)
     return out
 
 
 def pairs(t: np.ndarray, values: np.ndarray) -> list[list[float]]:
     return [[float(a), float(b)] for a, b in zip(t, values)]
-
-
-CURVES = ("risk", "mmd_to_teacher", "mmd_to_ufd")
 
 
 def curves_summary(mean: dict) -> dict:
@@ -156,7 +157,7 @@ def plot_curves(axes, mean: dict, **style) -> None:
 
 def finish_curve_figure(fig, axes, path: Path, window: tuple[float, float] | None = None) -> None:
     """Title the :func:`plot_curves` axes, shade the rate-fit ``window`` and save the figure as PNG."""
-    for ax, title in zip(axes, ("reduced risk", "MMD to teacher", "MMD to UFD")):
+    for ax, title in zip(axes, CURVE_TITLES):
         ax.set_title(title)
         ax.set_xlabel("t = kτ")
     if window is not None:
@@ -164,7 +165,6 @@ def finish_curve_figure(fig, axes, path: Path, window: tuple[float, float] | Non
     axes[0].legend(fontsize=7, ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    fig.clf()
 
 
 def log_rate(t: np.ndarray, values: np.ndarray, window: tuple[float, float]) -> tuple[float, float]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pdeflow.experiments import (CircleExperiment, average_runs, check_claim, pairs, parameters,
+from pdeflow.experiments import (CircleExperiment, average_runs, check_claim, curves_summary, parameters,
                                  run_many, ufd_reference, write_summary)
 from pdeflow.metrics import smooth_particles
 
@@ -37,9 +37,7 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     mean = average_runs(runs)
     start_gap = mean["mmd_to_teacher"][0]
     summary = {"experiment": "fig_III_2", "quick": quick, "jobs": jobs, "parameters": parameters(exp),
-               "mmd_to_ufd": pairs(mean["t"], mean["mmd_to_ufd"]),
-               "mmd_to_teacher": pairs(mean["t"], mean["mmd_to_teacher"]),
-               "risk": pairs(mean["t"], mean["risk"]),
+               **curves_summary(mean),
                "max_mmd_to_ufd_over_initial_gap": float(mean["mmd_to_ufd"].max() / start_gap)}
     summary["wall_time_s"] = time.perf_counter() - started
     write_summary(out_dir, summary)

@@ -11,8 +11,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from pdeflow.experiments import (CircleExperiment, check_claim, curves_summary, parameters, plot_curves,
-                                 run_sweep, ufd_reference, write_summary)
+from pdeflow.experiments import (CURVE_TITLES, CircleExperiment, check_claim, curves_summary, parameters,
+                                 plot_curves, run_sweep, ufd_reference, write_summary)
 
 FULL = CircleExperiment(gamma=100.0, lam=1e-3, n_data=4096, tau=2.0**-10, t_end=20.0, outputs=41,
                         n_grid=2048, seeds=6)
@@ -43,7 +43,7 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
             mean = next(means)
             by_width.setdefault(str(width), {})[reg] = curves_summary(mean)
             plot_curves(axes[row], mean, label=f"M = {width}")
-        for ax, title in zip(axes[row], ("reduced risk", "MMD to teacher", "MMD to UFD")):
+        for ax, title in zip(axes[row], CURVE_TITLES):
             ax.set_title(f"{title} ({reg})")
             ax.legend(fontsize=8)
     for ax in axes[1]:
