@@ -41,7 +41,8 @@ def _validate(args) -> int:
     module = find_validation(args.name)
     if args.jobs < 1:
         raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
-    summary = module.run(Path(args.out), quick=args.quick, progress=not args.quiet, jobs=args.jobs)
+    summary = module.run(Path(args.out), quick=args.quick, progress=not args.quiet, jobs=args.jobs,
+                         resume=args.resume)
     print(f"pdeflow validate {args.name}: claim holds; summary in {Path(args.out) / 'summary.json'}")
     for key, value in summary.items():
         if isinstance(value, float):
@@ -78,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     val.add_argument("--out", default="validation-out", help="directory for HDF5, PNG and summary.json")
     val.add_argument("--quiet", action="store_true", help="no progress bars")
     val.add_argument("--jobs", type=int, default=1, help="particle runs in this many processes")
+    val.add_argument("--resume", action="store_true",
+                     help="continue the particle runs already in --out (e.g. after an interruption)")
     val.set_defaults(func=_validate)
 
     args = parser.parse_args(argv)

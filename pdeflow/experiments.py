@@ -55,8 +55,11 @@ def ufd_reference(exp: CircleExperiment, store: Path | None = None) -> Trajector
 
 
 def particle_run(exp: CircleExperiment, seed: int, ufd: Trajectory, *, store: Path | None = None,
-                 progress: bool = False) -> dict:
-    """One seed: VarPro from uniform features; MMD to the UFD and to the teacher at the output times."""
+                 progress: bool = False, resume: bool = False) -> dict:
+    """One seed: VarPro from uniform features; MMD to the UFD and to the teacher at the output times.
+
+    With ``resume``, a run already in ``store`` (complete or interrupted) is continued, not redone.
+    """
     domain = ufd.domain
     rng = np.random.default_rng(seed)
     problem = make_teacher_student(domain, exp.gamma, exp.n_data, exp.n_data, rng)
@@ -64,7 +67,7 @@ def particle_run(exp: CircleExperiment, seed: int, ufd: Trajectory, *, store: Pa
     steps = exp.output_steps()
     gcd = int(np.gcd.reduce(steps[1:])) if steps.size > 1 else 1
     traj = run_varpro(problem, omega0, lam=exp.lam, reg=exp.reg, tau=exp.tau, steps=int(steps[-1]),
-                      save_every=gcd, store=store, progress=progress)
+                      save_every=gcd, store=store, progress=progress, resume=resume)
     keep = np.searchsorted(np.round(traj.t / exp.tau).astype(int), steps)
     teacher_pts, teacher_w = grid_points(domain, ufd.static["weight"])  # the UFD weight is μ_γ
     to_ufd, to_teacher = [], []
@@ -94,7 +97,7 @@ def _single_threaded_children():
 
 
 def run_many(tasks: list[tuple[CircleExperiment, int, Trajectory, Path | None]], *, jobs: int = 1,
-             progress: bool = False) -> list[dict]:
+             progress: bool = False, resume: bool = False) -> list[dict]:
     """:func:`particle_run` for each ``(experiment, seed, ufd, store)``; results in task order.
 
     ``jobs > 1`` runs them in that many worker processes (fresh interpreters, one thread each).
@@ -102,11 +105,13 @@ def run_many(tasks: list[tuple[CircleExperiment, int, Trajectory, Path | None]],
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
     if jobs == 1:
-        return [particle_run(exp, seed, ufd, store=store, progress=progress) for exp, seed, ufd, store in tasks]
+        return [particle_run(exp, seed, ufd, store=store, progress=progress, resume=resume)
+                for exp, seed, ufd, store in tasks]
     bar = tqdm(total=len(tasks), desc="particle runs", disable=not progress)
     with _single_threaded_children(), ProcessPoolExecutor(
             jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(particle_run, exp, seed, ufd, store=store) for exp, seed, ufd, store in tasks]
+        futures = [pool.submit(particle_run, exp, seed, ufd, store=store, resume=resume)
+                   for exp, seed, ufd, store in tasks]
         for future in futures:
             future.add_done_callback(lambda _: bar.update(1))
         results = [f.result() for f in futures]
@@ -114,12 +119,23 @@ def run_many(tasks: list[tuple[CircleExperiment, int, Trajectory, Path | None]],
     return results
 
 
+def run_name(exp: CircleExperiment, seed: int) -> str:
+    """File stem of one particle run of a sweep: what varies between sweeps, and the seed."""
+    return f"varpro_{exp.reg}_M{exp.width}_lam{exp.lam:g}_gamma{exp.gamma:g}_seed{seed}"
+
+
 def run_sweep(configs: list[CircleExperiment], ufds: dict[float, Trajectory], *, jobs: int = 1,
-              progress: bool = False) -> list[dict]:
-    """Seed-averaged curves (:func:`average_runs`) for each experiment, against the UFD of its γ."""
-    tasks = [(exp, seed, ufds[exp.gamma], None) for exp in configs for seed in range(exp.seeds)]
+              progress: bool = False, out_dir: Path | None = None, resume: bool = False) -> list[dict]:
+    """Seed-averaged curves (:func:`average_runs`) for each experiment, against the UFD of its γ.
+
+    With ``out_dir`` every particle run is kept there as HDF5 (see :func:`run_name`), which
+    is what lets ``resume`` continue an interrupted sweep.
+    """
+    tasks = [(exp, seed, ufds[exp.gamma], None if out_dir is None else out_dir / f"{run_name(exp, seed)}.h5")
+             for exp in configs for seed in range(exp.seeds)]
     order = sorted(range(len(tasks)), key=lambda k: -tasks[k][0].width)  # widest first: workers end together
-    by_task = dict(zip(order, run_many([tasks[k] for k in order], jobs=jobs, progress=progress)))
+    by_task = dict(zip(order, run_many([tasks[k] for k in order], jobs=jobs, progress=progress,
+                                       resume=resume)))
     means, k = [], 0
     for exp in configs:
         means.append(average_runs([by_task[k + s] for s in range(exp.seeds)]))

@@ -55,6 +55,11 @@ def _json(obj: Any) -> str:
     return json.dumps(obj, default=default)
 
 
+def as_saved(params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` as they read back from a trajectory file (to compare a file with a new run)."""
+    return json.loads(_json(params))
+
+
 class TrajectoryWriter:
     """Streams a trajectory into an HDF5 file (see the module docstring for the layout)."""
 
@@ -86,6 +91,28 @@ class TrajectoryWriter:
         self._t = self._file.create_dataset("t", shape=(0,), maxshape=(None,), dtype="f8", chunks=(256,))
         self._series: dict[str, h5py.Dataset] = {}
         self._file.flush()
+
+    @classmethod
+    def reopen(cls, path: str | os.PathLike) -> "TrajectoryWriter":
+        """Continue writing an existing trajectory file (to resume an interrupted run).
+
+        Every series is cut back to the outputs all of them reached, so an output that was
+        being written when the run stopped is dropped rather than left half-written.
+        """
+        self = cls.__new__(cls)
+        self.path = check_writable(path)
+        self._file = h5py.File(self.path, "a")
+        if self._file.attrs.get("format") != FORMAT:
+            self._file.close()
+            raise ValueError(f"{str(path)!r} is not a pdeflow trajectory file")
+        self._t = self._file["t"]
+        self._series = {k: v for k, v in self._file.items() if isinstance(v, h5py.Dataset) and k != "t"}
+        n = min([self._t.shape[0]] + [ds.shape[0] for ds in self._series.values()])
+        for ds in [self._t, *self._series.values()]:
+            ds.resize((n,) + ds.shape[1:])
+        self._file.attrs["status"] = "running"
+        self._file.flush()
+        return self
 
     def append(self, t: float, values: dict[str, np.ndarray]) -> None:
         k = self._t.shape[0]

@@ -100,6 +100,56 @@ def test_varpro_run_writes_hdf5(tmp_path):
     assert back.model == "varpro" and back.params["lam"] == 1e-2
 
 
+def _cut_short(path, outputs):
+    """Leave ``path`` as a run killed after ``outputs`` outputs, half-way through writing the next."""
+    import h5py
+
+    with h5py.File(path, "a") as f:
+        for name, ds in f.items():
+            if isinstance(ds, h5py.Dataset):
+                ds.resize((outputs + (name == "t"),) + ds.shape[1:])   # t written one ahead
+        f.attrs["status"] = "running"
+
+
+@pytest.mark.parametrize("runner", [run_varpro, run_two_timescale])
+def test_an_interrupted_run_resumes_where_it_stopped(tmp_path, runner):
+    problem = make_teacher_student(pf.Circle(8), 100.0, 300, 300, rng=3)
+    omega = np.random.default_rng(4).uniform(0, 2 * np.pi, 24)
+    kwargs = dict(lam=1e-2, reg="f_u", steps=12, save_every=3)
+    whole = runner(problem, omega, **kwargs)
+    path = tmp_path / "run.h5"
+    runner(problem, omega, store=path, **kwargs)
+    _cut_short(path, 2)   # saved t = 0, 3τ; killed while writing 6τ
+    resumed = runner(problem, omega, store=path, resume=True, **kwargs)
+    back = pf.load_trajectory(path)
+    assert resumed.stats["resumed_at_step"] == 3 and back.status == "complete"
+    np.testing.assert_array_equal(back.t, whole.t)
+    np.testing.assert_array_equal(back.positions, resumed.positions)
+    # two-timescale GD's state is (ω, u), saved exactly; VarPro's u is re-projected to tolerance
+    tol = 0.0 if runner is run_two_timescale else 1e-9
+    np.testing.assert_allclose(back.positions, whole.positions, rtol=0, atol=tol)
+    np.testing.assert_allclose(back.risk, whole.risk, rtol=tol)
+    # a finished run is read back, not recomputed; a longer one extends it
+    again = runner(problem, omega, store=path, resume=True, **kwargs)
+    assert again.stats == back.stats
+    longer = runner(problem, omega, store=path, resume=True, **{**kwargs, "steps": 18})
+    assert longer.stats["resumed_at_step"] == 12 and longer.t.size == whole.t.size + 2
+
+
+def test_resuming_refuses_another_run(tmp_path):
+    problem = make_teacher_student(pf.Circle(8), 100.0, 100, 100, rng=3)
+    omega = np.random.default_rng(4).uniform(0, 2 * np.pi, 8)
+    path = tmp_path / "run.h5"
+    run_varpro(problem, omega, lam=1e-2, steps=4, store=path)
+    with pytest.raises(ValueError, match="cannot resume.*parameters"):
+        run_varpro(problem, omega, lam=1e-3, steps=8, store=path, resume=True)
+    other = make_teacher_student(pf.Circle(8), 100.0, 100, 100, rng=5)
+    with pytest.raises(ValueError, match="other data"):
+        run_varpro(other, omega, lam=1e-2, steps=8, store=path, resume=True)
+    with pytest.raises(ValueError, match="already run"):
+        run_varpro(problem, omega, lam=1e-2, steps=2, store=path, resume=True)
+
+
 def test_two_timescale_starts_at_the_projection_and_tracks_varpro_for_large_eta():
     d = pf.Circle(8)
     problem = make_teacher_student(d, 100.0, 500, 500, rng=8)

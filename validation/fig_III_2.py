@@ -22,7 +22,8 @@ QUICK = CircleExperiment(gamma=100.0, width=256, lam=1e-4, reg="f_b", n_data=512
                          tau=2.0**-8, t_end=2.0, outputs=9, n_grid=512, seeds=1)
 
 
-def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1) -> dict:
+def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1,
+        resume: bool = False) -> dict:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -33,7 +34,7 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     out_dir.mkdir(parents=True, exist_ok=True)
     ufd = ufd_reference(exp, store=out_dir / "ufd.h5")
     runs = run_many([(exp, seed, ufd, out_dir / f"varpro_seed{seed}.h5") for seed in range(exp.seeds)],
-                    jobs=jobs, progress=progress)
+                    jobs=jobs, progress=progress, resume=resume)
     mean = average_runs(runs)
     start_gap = mean["mmd_to_teacher"][0]
     summary = {"experiment": "fig_III_2", "quick": quick, "jobs": jobs, "parameters": parameters(exp),

@@ -23,7 +23,8 @@ WIDTHS_QUICK = (32, 128, 512)
 REGS = ("f_b", "f_u")
 
 
-def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1) -> dict:
+def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1,
+        resume: bool = False) -> dict:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -37,7 +38,8 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     by_width: dict = {}
     fig, axes = plt.subplots(2, 3, figsize=(15, 8), sharex=True)
     configs = [replace(base, width=width, reg=reg) for reg in REGS for width in widths]
-    means = iter(run_sweep(configs, {base.gamma: ufd}, jobs=jobs, progress=progress))
+    means = iter(run_sweep(configs, {base.gamma: ufd}, jobs=jobs, progress=progress,
+                      out_dir=out_dir, resume=resume))
     for row, reg in enumerate(REGS):
         for width in widths:
             mean = next(means)

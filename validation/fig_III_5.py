@@ -24,7 +24,8 @@ REGS = ("f_u", "f_b")
 WINDOW = (0.05, 0.5)   # fit window as fractions of t_end: past the first transient, before the floor
 
 
-def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1) -> dict:
+def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1,
+        resume: bool = False) -> dict:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -35,7 +36,8 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     out_dir.mkdir(parents=True, exist_ok=True)
     ufd = ufd_reference(base, store=out_dir / "ufd.h5")
     configs = [replace(base, lam=lam, reg=reg) for reg in REGS for lam in LAMBDAS]
-    means = run_sweep(configs, {base.gamma: ufd}, jobs=jobs, progress=progress)
+    means = run_sweep(configs, {base.gamma: ufd}, jobs=jobs, progress=progress,
+                      out_dir=out_dir, resume=resume)
     window = (WINDOW[0] * base.t_end, WINDOW[1] * base.t_end)
     by_lambda: dict = {}
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))

@@ -22,7 +22,8 @@ GAMMAS = (10.0, 100.0, 1000.0)
 WINDOW = (0.05, 0.5)   # fit window as fractions of t_end
 
 
-def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1) -> dict:
+def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1,
+        resume: bool = False) -> dict:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -33,7 +34,8 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     out_dir.mkdir(parents=True, exist_ok=True)
     configs = [replace(base, gamma=gamma) for gamma in GAMMAS]
     ufds = {exp.gamma: ufd_reference(exp, store=out_dir / f"ufd_gamma{exp.gamma:g}.h5") for exp in configs}
-    means = run_sweep(configs, ufds, jobs=jobs, progress=progress)
+    means = run_sweep(configs, ufds, jobs=jobs, progress=progress,
+                      out_dir=out_dir, resume=resume)
     window = (WINDOW[0] * base.t_end, WINDOW[1] * base.t_end)
     by_gamma: dict = {}
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))

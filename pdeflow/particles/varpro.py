@@ -14,13 +14,14 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from scipy.linalg import blas, lapack
 import scipy.sparse.linalg as spla
 from tqdm.auto import tqdm
 
-from ..io import TrajectoryWriter
+from ..io import TrajectoryWriter, as_saved, load_trajectory
 from ..trajectory import Recorder, Trajectory
 from .data import TeacherStudent
 from .operators import FeatureOperator
@@ -220,23 +221,56 @@ def _check_particles(problem: TeacherStudent, omega0) -> np.ndarray:
     return problem.domain.wrap(omega0)
 
 
+def _resume_point(store, model: str, params: dict, problem: TeacherStudent):
+    """The saved run to continue in ``store``, checked to be the same problem and parameters."""
+    previous = load_trajectory(store)
+    theirs = {k: v for k, v in previous.params.items() if k != "steps"}
+    ours = {k: v for k, v in as_saved(params).items() if k != "steps"}
+    if previous.model != model or theirs != ours:
+        raise ValueError(f"cannot resume {str(store)!r}: it holds a {previous.model} run with parameters "
+                         f"{theirs}, not {ours}")
+    for name in ("x", "y"):
+        if not np.array_equal(previous.static.get(name), getattr(problem, name)):
+            raise ValueError(f"cannot resume {str(store)!r}: it was run on other data ({name} differs)")
+    if previous.t.size == 0:
+        return None
+    return previous
+
+
 def _run(problem, omega0, steps, save_every, tau, store, progress, params, advance, model,
-         projection: Projection | None = None):
-    omega = _check_particles(problem, omega0)
+         projection: Projection | None = None, resume: bool = False):
+    omega, u = _check_particles(problem, omega0), None
     if steps < 0 or save_every < 1:
         raise ValueError("steps must be >= 0 and save_every >= 1")
     if not np.isfinite(tau) or tau <= 0:
         raise ValueError(f"tau must be > 0, got {tau}")
-    writer = None
-    if store is not None:
+    first, writer, recorder = 0, None, Recorder()
+    previous = _resume_point(store, model, params, problem) if resume and store and Path(store).exists() else None
+    if previous is not None:
+        # Continue from the last saved output: VarPro's state is ω (u only warm-starts the
+        # projection); two-timescale GD's state is (ω, u), and both were saved there.
+        first = int(round(previous.t[-1] / tau))
+        if first > steps:
+            raise ValueError(f"cannot resume {str(store)!r} to {steps} steps: it has already run {first}")
+        if first == steps and previous.status == "complete":
+            if progress is not None:
+                progress.close()
+            return previous
+        omega, u = previous.positions[-1], previous.u[-1]
+        recorder.times = list(previous.t)
+        recorder.series = {k: list(v) for k, v in previous.data.items()}
+        writer = TrajectoryWriter.reopen(store)
+    elif store is not None:
         writer = TrajectoryWriter(store, model=model, domain=problem.domain, params=params,
                                   static={"x": problem.x, "y": problem.y, "teacher": problem.teacher})
-    recorder = Recorder(writer)
+    recorder.writer = writer
     status, stats = "failed", {}
     start = time.perf_counter()
+    if progress is not None:
+        progress.update(first)
     try:
-        for k, (state, u) in enumerate(advance(omega, steps)):
-            if k % save_every == 0 or k == steps:
+        for k, (state, u) in enumerate(advance(omega, u, steps - first), start=first):
+            if (k % save_every == 0 or k == steps) and (k > first or previous is None):
                 recorder.append(k * tau, positions=state.omega, u=u, risk=state.risk,
                                 residual=state.residual)
             if progress is not None:
@@ -248,7 +282,7 @@ def _run(problem, omega0, steps, save_every, tau, store, progress, params, advan
     finally:
         if progress is not None:
             progress.close()
-        stats = {"wall_time": time.perf_counter() - start, "steps": steps}
+        stats = {"wall_time": time.perf_counter() - start, "steps": steps, "resumed_at_step": first}
         if projection is not None:
             stats["factorizations"] = projection.factorizations
         recorder.close(status, stats)
@@ -258,18 +292,21 @@ def _run(problem, omega0, steps, save_every, tau, store, progress, params, advan
 
 def run_varpro(problem: TeacherStudent, omega0, *, lam: float, reg: str = "f_b", r: float = 2.0,
                tau: float = 2.0**-10, steps: int, save_every: int = 1, tol: float = 1e-10,
-               store: str | os.PathLike | None = None, progress: bool = False) -> Trajectory:
+               store: str | os.PathLike | None = None, progress: bool = False,
+               resume: bool = False) -> Trajectory:
     """VarPro gradient descent ωᵢ ← ωᵢ + τuᵢ∇h(ωᵢ) (eq. III.42) from ``omega0``.
 
     Records, every ``save_every`` steps, time kτ, ``positions``, outer weights ``u``,
     reduced ``risk`` and the projection ``residual``; ``store`` streams them to HDF5.
+    With ``resume=True`` and an existing ``store`` of the same problem and parameters,
+    the run continues from the last output saved there (up to ``steps``) instead of
+    starting over.
     """
     varpro = VarPro(problem, lam, reg, tol=tol, r=r)
     params = {"lam": lam, "reg": varpro.reg.name, "r": r, "tau": tau, "steps": steps, "tol": tol,
               "gamma": problem.gamma, "M": int(np.shape(omega0)[0]), "N": int(problem.x.shape[0])}
 
-    def advance(omega, n_steps):
-        u = None
+    def advance(omega, u, n_steps):
         for k in range(n_steps + 1):
             state = varpro.state(omega, u)
             u = state.u
@@ -279,13 +316,13 @@ def run_varpro(problem: TeacherStudent, omega0, *, lam: float, reg: str = "f_b",
 
     bar = tqdm(total=steps + 1, desc="VarPro", leave=False) if progress else None
     return _run(problem, omega0, steps, save_every, tau, store, bar, params, advance, "varpro",
-                varpro.projection)
+                varpro.projection, resume)
 
 
 def run_two_timescale(problem: TeacherStudent, omega0, *, lam: float, reg: str = "f_u",
                       tau: float = 2.0**-10, eta: float | None = None, steps: int,
                       save_every: int = 1, store: str | os.PathLike | None = None,
-                      progress: bool = False) -> Trajectory:
+                      progress: bool = False, resume: bool = False) -> Trajectory:
     """Two-timescale gradient descent on R̂/λ (eq. III.44), η = λM by default, u⁰ = projection at ω⁰.
 
     ωᵢ ← ωᵢ − Mτ∇_{ωᵢ}(R̂/λ) = ωᵢ + τuᵢ∇h(ωᵢ) and uᵢ ← uᵢ − η∇_{uᵢ}(R̂/λ) = uᵢ − (η/M)(f′(uᵢ) − h(ωᵢ)).
@@ -297,8 +334,11 @@ def run_two_timescale(problem: TeacherStudent, omega0, *, lam: float, reg: str =
               "gamma": problem.gamma, "M": m, "N": int(problem.x.shape[0])}
     p = problem
 
-    def advance(omega, n_steps):
-        op, u = varpro._fields(omega)
+    def advance(omega, u, n_steps):
+        if u is None:
+            op, u = varpro._fields(omega)
+        else:
+            op = varpro.operator_at(omega)
         for k in range(n_steps + 1):
             h, velocity, risk = varpro.potential_terms(op, u)
             yield VarProState(omega, u, velocity, risk, np.nan), u
@@ -308,4 +348,5 @@ def run_two_timescale(problem: TeacherStudent, omega0, *, lam: float, reg: str =
                 op = varpro.operator_at(omega)
 
     bar = tqdm(total=steps + 1, desc="two-timescale", leave=False) if progress else None
-    return _run(problem, omega0, steps, save_every, tau, store, bar, params, advance, "two_timescale")
+    return _run(problem, omega0, steps, save_every, tau, store, bar, params, advance, "two_timescale",
+                resume=resume)
