@@ -55,6 +55,16 @@ def _json(obj: Any) -> str:
     return json.dumps(obj, default=default)
 
 
+def _saved_series(f: h5py.File) -> tuple[dict[str, h5py.Dataset], int]:
+    """The recorded series of an open trajectory file and how many outputs all of them hold.
+
+    An interrupted run may have written t one output ahead of a series: only the common
+    part counts as saved.
+    """
+    series = {k: v for k, v in f.items() if isinstance(v, h5py.Dataset) and k != "t"}
+    return series, min([f["t"].shape[0]] + [ds.shape[0] for ds in series.values()])
+
+
 def as_saved(params: dict[str, Any]) -> dict[str, Any]:
     """``params`` as they read back from a trajectory file (to compare a file with a new run)."""
     return json.loads(_json(params))
@@ -106,8 +116,7 @@ class TrajectoryWriter:
             self._file.close()
             raise ValueError(f"{str(path)!r} is not a pdeflow trajectory file")
         self._t = self._file["t"]
-        self._series = {k: v for k, v in self._file.items() if isinstance(v, h5py.Dataset) and k != "t"}
-        n = min([self._t.shape[0]] + [ds.shape[0] for ds in self._series.values()])
+        self._series, n = _saved_series(self._file)
         for ds in [self._t, *self._series.values()]:
             ds.resize((n,) + ds.shape[1:])
         self._file.attrs["status"] = "running"
@@ -146,11 +155,8 @@ def load_trajectory(path: str | os.PathLike) -> Trajectory:
     with h5py.File(path, "r", locking=False) as f:
         if f.attrs.get("format") != FORMAT:
             raise ValueError(f"{str(path)!r} is not a pdeflow trajectory file")
-        n = f["t"].shape[0]
-        # An interrupted run may have written t one step ahead of a series: keep the common part.
-        names = [k for k, v in f.items() if isinstance(v, h5py.Dataset) and k != "t"]
-        n = min([n] + [f[k].shape[0] for k in names])
-        data = {k: f[k][:n] for k in names}
+        series, n = _saved_series(f)
+        data = {k: ds[:n] for k, ds in series.items()}
         domain_spec = json.loads(f.attrs["domain"])
         return Trajectory(t=f["t"][:n], data=data,
                           domain=domain_from_dict(domain_spec) if domain_spec else None,

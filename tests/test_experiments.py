@@ -1,9 +1,9 @@
 """Building blocks of the validation scripts: rate fits, parallel and resumed particle runs."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
-
-from dataclasses import replace
 
 import pdeflow as pf
 from pdeflow.experiments import CircleExperiment, log_rate, run_many, run_name, run_sweep, ufd_reference

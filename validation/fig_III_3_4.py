@@ -39,7 +39,7 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     fig, axes = plt.subplots(2, 3, figsize=(15, 8), sharex=True)
     configs = [replace(base, width=width, reg=reg) for reg in REGS for width in widths]
     means = iter(run_sweep(configs, {base.gamma: ufd}, jobs=jobs, progress=progress,
-                      out_dir=out_dir, resume=resume))
+                           out_dir=out_dir, resume=resume))
     for row, reg in enumerate(REGS):
         for width in widths:
             mean = next(means)
