@@ -63,11 +63,13 @@ class Projection:
             inverse, info = lapack.dpotri(factor, lower=0, overwrite_c=1)
         if info != 0:
             raise RuntimeError(f"projection matrix AᵀA/(MN) + λI is not positive definite (LAPACK info {info})")
-        self._inverse = inverse
+        # single precision halves the memory the product streams through; the preconditioner
+        # only needs to be near the inverse, the residual itself stays in double
+        self._inverse = inverse.astype(np.float32)
         self.factorizations += 1
 
     def _precondition(self, r: np.ndarray) -> np.ndarray:
-        return blas.dsymv(1.0, self._inverse, r, lower=0)
+        return blas.ssymv(1.0, self._inverse, r.astype(np.float32), lower=0).astype(float)
 
     def solve(self, op: FeatureOperator, y: np.ndarray, u0: np.ndarray | None = None) -> np.ndarray:
         """u*(ω) for the feature operator A(ω), starting from ``u0`` (e.g. the last step's weights).
