@@ -1,3 +1,12 @@
+import os
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # One xdist worker per core already fills the machine; BLAS and numba threads on top of
+    # that oversubscribe it, and OpenBLAS's spinning waits then cost more than they save.
+    # Set before numpy and numba are imported, which read them once.
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
+
 import numpy as np
 import pytest
 
