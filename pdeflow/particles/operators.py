@@ -144,26 +144,15 @@ def relu_circle_gram(cos_w, sin_w, start, first, last, n_data, p0, p2_re, p2_im,
 def _arc_sums(q_re, q_im, order, first, last, out_re, out_im):
     """out[k] = Σ q[order[l]] over l ∈ [first[k], last[k]) of the doubled (two-turn) sequence.
 
-    Prefix sums of one turn, compensated like :func:`compensated_cumsum`; an index n + l of
-    the second turn reads the total of the first plus the prefix up to l.
+    Prefix sums of one turn by :func:`compensated_cumsum`; an index n + l of the second turn
+    reads the total of the first plus the prefix up to l.
     """
     n = order.size
     p_re = np.empty(n + 1)
     p_im = np.empty(n + 1)
-    p_re[0] = 0.0
-    p_im[0] = 0.0
-    s_re = s_im = c_re = c_im = 0.0
-    for l in range(n):
-        y = q_re[order[l]] - c_re
-        t = s_re + y
-        c_re = (t - s_re) - y
-        s_re = t
-        y = q_im[order[l]] - c_im
-        t = s_im + y
-        c_im = (t - s_im) - y
-        s_im = t
-        p_re[l + 1] = s_re
-        p_im[l + 1] = s_im
+    compensated_cumsum(q_re[order], p_re)
+    compensated_cumsum(q_im[order], p_im)
+    s_re, s_im = p_re[n], p_im[n]
     for k in range(first.size):
         a, b = first[k], last[k]
         lo_re, lo_im = (p_re[a], p_im[a]) if a <= n else (s_re + p_re[a - n], s_im + p_im[a - n])
@@ -229,7 +218,6 @@ class SortedReLUCircle:
         self.data_start = np.mod(self.theta - 0.5 * np.pi, _TWO_PI)
         # binary searches run several times faster on sorted keys (each starts where the last ended)
         self.start_order = np.argsort(self.data_start, kind="stable")
-        self.sorted_start = self.data_start[self.start_order]
 
     def __call__(self, omega: np.ndarray) -> "SortedReLUOperator":
         return SortedReLUOperator(self, np.asarray(omega, dtype=float))
