@@ -2,7 +2,7 @@
 
 A finite network trained by VarPro (eq. III.42) from uniform i.i.d. features on the
 circle is compared, at matched times t = kτ, with the UFD (eq. III.35, r = 2, coef = ½)
-solved on a grid, and with the teacher μ_γ, by the energy-distance MMD (SPEC §5).
+solved on a grid, and with the teacher measure μ̄, by the energy-distance MMD (SPEC §5).
 """
 
 from __future__ import annotations
@@ -58,6 +58,10 @@ def particle_run(exp: CircleExperiment, seed: int, ufd: Trajectory, *, store: Pa
                  progress: bool = False, resume: bool = False) -> dict:
     """One seed: VarPro from uniform features; MMD to the UFD and to the teacher at the output times.
 
+    "The teacher" is the run's own teacher measure μ̄ = (1/M̄) Σ δ_{ω̄ᵢ} (SPEC §5), the teacher of
+    the training problem itself (for f_u its unique minimiser), not μ_γ: against μ_γ every curve
+    would flatten near MMD(μ̄, μ_γ) ~ M̄^{-1/2}, a sampling floor unrelated to the training dynamics.
+
     With ``resume``, a run already in ``store`` (complete or interrupted) is continued, not redone.
     """
     domain = ufd.domain
@@ -69,13 +73,12 @@ def particle_run(exp: CircleExperiment, seed: int, ufd: Trajectory, *, store: Pa
     traj = run_varpro(problem, omega0, lam=exp.lam, reg=exp.reg, tau=exp.tau, steps=int(steps[-1]),
                       save_every=gcd, store=store, progress=progress, resume=resume)
     keep = np.searchsorted(np.round(traj.t / exp.tau).astype(int), steps)
-    teacher_pts, teacher_w = grid_points(domain, ufd.static["weight"])  # the UFD weight is μ_γ
     to_ufd, to_teacher = [], []
     for k, idx in enumerate(keep):
         pts = traj.positions[idx]
         centres, masses = grid_points(domain, ufd.rho[k])
         to_ufd.append(mmd(pts, centres, domain, y_weights=masses))
-        to_teacher.append(mmd(pts, teacher_pts, domain, y_weights=teacher_w))
+        to_teacher.append(mmd(pts, problem.teacher, domain))
     return {"t": traj.t[keep], "mmd_to_ufd": np.array(to_ufd), "mmd_to_teacher": np.array(to_teacher),
             "risk": traj.risk[keep], "positions": traj.positions[keep]}
 

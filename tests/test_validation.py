@@ -1,4 +1,4 @@
-"""The --quick validations: particles beside the grid UFD (thesis Figs. III.2–III.4, III.6)."""
+"""The --quick validations: particles beside the grid UFD (thesis Figs. III.2–III.6)."""
 
 import json
 
@@ -41,3 +41,16 @@ def test_fig_III_6_quick(tmp_path):
     rates = [summary["by_gamma"][f"{g:g}"]["rate"] for g in summary["gammas"]]
     assert rates == sorted(rates, reverse=True) and rates[-1] > 0
     assert all((tmp_path / f"ufd_gamma{g:g}.h5").exists() for g in summary["gammas"])
+
+
+def test_fig_III_5_quick(tmp_path):
+    assert main(["validate", "fig_III_5", "--quick", "--out", str(tmp_path), "--quiet"]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    fu = {lam: summary["by_lambda"][f"{lam:g}"]["f_u"] for lam in summary["lambdas"]}
+    linear = [fu[lam]["rate"] for lam in (1e-2, 1e-3, 1e-4)]
+    assert min(fu[lam]["r2"] for lam in (1e-2, 1e-3, 1e-4)) >= 0.9
+    # λ = 0.1 falls behind: late rate at most half the linear ones, still above their end values
+    assert fu[1e-1]["late_rate"] <= 0.5 * min(linear)
+    final = {lam: fu[lam]["mmd_to_teacher"][-1][1] for lam in fu}
+    assert final[1e-1] > max(final[lam] for lam in (1e-2, 1e-3, 1e-4))
+    assert (tmp_path / "fig_III_5.png").stat().st_size > 10_000

@@ -58,7 +58,7 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
         ax.set_xlabel("ω")
         ax.legend(fontsize=7, loc="upper center")
     axes[2].semilogy(mean["t"], mean["mmd_to_ufd"], label="MMD(particles, UFD)")
-    axes[2].semilogy(mean["t"], mean["mmd_to_teacher"], label="MMD(particles, μ_γ)")
+    axes[2].semilogy(mean["t"], mean["mmd_to_teacher"], label="MMD(particles, teacher μ̄)")
     axes[2].set_xlabel("t = kτ")
     axes[2].legend()
     fig.tight_layout()

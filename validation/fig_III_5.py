@@ -1,9 +1,14 @@
 """Thesis Fig. III.5: the λ sweep, M = 1024, γ = 100, f_b and f_u, λ ∈ {1e-1, 1e-2, 1e-3, 1e-4}.
 
 MMD to the teacher and to the UFD along VarPro, averaged over seeds.
-Claims checked on the unbiased f_u curves of the MMD to the teacher, fitted as C e^{−κt} on a
-window: for λ ≤ 1e-2 the decay is linear-rate (a straight line in log scale, R² ≥ 0.9);
-at λ = 1e-1 ≈ ‖K_μ‖ the rate is clearly slower (at most half the slowest of the others).
+Claims checked on the unbiased f_u curves of the MMD to the teacher, fitted as C e^{−κt}:
+- for λ ≤ 1e-2 the decay is linear-rate on the window [t_end/20, t_end/2] (a straight line in
+  log scale, R² ≥ 0.9), the regime of the UFD limit (thesis Thm. III.3);
+- at λ = 1e-1 ≈ ‖K_μ‖ the decay is clearly slower: its rate on [t_end/2, t_end] is at most half
+  the slowest linear rate of λ ≤ 1e-2, while its MMD at t_end is still above every one of theirs.
+  An algebraic decay (Thm. III.4) is only slower than a linear one in the long run, so the rate
+  at λ = 1e-1 is measured late; the second condition says that late slowness is not the
+  finite-M floor the small-λ curves stop at.
 """
 
 from __future__ import annotations
@@ -17,11 +22,15 @@ from pdeflow.experiments import (CircleExperiment, check_claim, curves_summary, 
 
 FULL = CircleExperiment(gamma=100.0, width=1024, n_data=4096, tau=2.0**-10, t_end=20.0, outputs=41,
                         n_grid=2048, seeds=6)
-QUICK = CircleExperiment(gamma=100.0, width=256, n_data=512, tau=2.0**-8, t_end=10.0, outputs=41,
+# N stays 4096 in the quick mode: with few data the empirical kernel K_μ has too few
+# well-resolved modes and the small-λ runs no longer follow the UFD (at N = 512, λ = 1e-4 is the
+# slowest of all). The claim only concerns f_u, so the quick mode runs f_u alone.
+QUICK = CircleExperiment(gamma=100.0, width=256, n_data=4096, tau=2.0**-8, t_end=20.0, outputs=41,
                          n_grid=512, seeds=1)
 LAMBDAS = (1e-1, 1e-2, 1e-3, 1e-4)
 REGS = ("f_u", "f_b")
-WINDOW = (0.05, 0.5)   # fit window as fractions of t_end: past the first transient, before the floor
+WINDOW = (0.05, 0.5)   # linear-rate fit, fractions of t_end: past the first transient, before the floor
+LATE = (0.5, 1.0)      # where an algebraic decay has fallen behind a linear one
 
 
 def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1,
@@ -35,22 +44,26 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     base = QUICK if quick else FULL
     out_dir.mkdir(parents=True, exist_ok=True)
     ufd = ufd_reference(base, store=out_dir / "ufd.h5")
-    configs = [replace(base, lam=lam, reg=reg) for reg in REGS for lam in LAMBDAS]
+    regs = REGS[:1] if quick else REGS
+    configs = [replace(base, lam=lam, reg=reg) for reg in regs for lam in LAMBDAS]
     means = run_sweep(configs, {base.gamma: ufd}, jobs=jobs, progress=progress,
                       out_dir=out_dir, resume=resume)
     window = (WINDOW[0] * base.t_end, WINDOW[1] * base.t_end)
+    late = (LATE[0] * base.t_end, LATE[1] * base.t_end)
     by_lambda: dict = {}
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     for exp, mean in zip(configs, means):
         entry = curves_summary(mean)
         entry["rate"], entry["r2"] = log_rate(mean["t"], mean["mmd_to_teacher"], window)
+        entry["late_rate"], _ = log_rate(mean["t"], mean["mmd_to_teacher"], late)
         by_lambda.setdefault(f"{exp.lam:g}", {})[exp.reg] = entry
         plot_curves(axes, mean, ls="-" if exp.reg == "f_u" else "--",
                     color=plt.cm.viridis(LAMBDAS.index(exp.lam) / len(LAMBDAS)), label=f"λ = {exp.lam:g}, {exp.reg}")
     finish_curve_figure(fig, axes, out_dir / "fig_III_5.png", window)
     plt.close(fig)
     summary = {"experiment": "fig_III_5", "quick": quick, "jobs": jobs, "parameters": parameters(base),
-               "lambdas": list(LAMBDAS), "fit_window": list(window), "by_lambda": by_lambda,
+               "lambdas": list(LAMBDAS), "fit_window": list(window), "late_window": list(late),
+               "by_lambda": by_lambda,
                "wall_time_s": time.perf_counter() - started}
     write_summary(out_dir, summary)
 
@@ -61,6 +74,11 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
                     f"f_u, λ = {lam:g}: MMD to the teacher is not a linear-rate decay on {window} "
                     f"(rate {fu[lam]['rate']:.3g}, R² {fu[lam]['r2']:.3f})")
     slowest = min(fu[lam]["rate"] for lam in small)
-    check_claim(fu[1e-1]["rate"] <= 0.5 * slowest,
-                f"f_u, λ = 0.1 is not clearly slower: rate {fu[1e-1]['rate']:.3g} vs {slowest:.3g} for λ ≤ 1e-2")
+    check_claim(fu[1e-1]["late_rate"] <= 0.5 * slowest,
+                f"f_u, λ = 0.1 is not clearly slower: its rate on {late} is {fu[1e-1]['late_rate']:.3g}, "
+                f"the slowest linear rate for λ ≤ 1e-2 is {slowest:.3g}")
+    final = {lam: fu[lam]["mmd_to_teacher"][-1][1] for lam in LAMBDAS}
+    check_claim(final[1e-1] > max(final[lam] for lam in small),
+                f"f_u, λ = 0.1 ends no farther from the teacher than λ ≤ 1e-2 ({final}): "
+                "its late slowness would be the finite-M floor, not a slower decay")
     return summary

@@ -1,6 +1,6 @@
 """Thesis Fig. III.6: the γ sweep, M = 1024, f_u, λ = 1e-4, γ ∈ {10, 100, 1000}.
 
-Reduced risk, MMD to the teacher μ_γ and to the UFD of the same γ, averaged over seeds.
+Reduced risk, MMD to the teacher μ̄ (drawn from μ_γ) and to the UFD of the same γ, averaged over seeds.
 Claim checked: the linear rate κ of the MMD to the teacher (fit of C e^{−κt} on a window)
 decreases as γ grows — the UFD converges exponentially worse in ‖log(μ_γ/μ₀)‖∞ (thesis Thm. III.3).
 """
