@@ -63,6 +63,26 @@ def test_mmd_matches_brute_force_on_every_domain():
         assert got == pytest.approx(ref, rel=1e-10)
 
 
+@pytest.mark.parametrize("domain", [pf.Circle(8), pf.Interval(-2, 2, 8)], ids=["circle", "interval"])
+def test_sorted_mmd_sums_match_the_pair_loop(domain):
+    """The O((M+G) log G) sorted sums of 1-D domains against the O(M·G) pair loop, to round-off:
+    with ties between and within the sets, and angles outside [0, 2π) (−1e-20 wraps to 2π in np.mod)."""
+    from pdeflow.metrics.mmd import _kind, _sorted_sum, _weighted_distance_sum
+
+    rng = np.random.default_rng(7)
+    kind, period = _kind(domain)
+    x = rng.uniform(-7, 7, 700)
+    x[:50] = x[50:100]
+    x[100:103] = (-1e-20, 0.0, 2 * np.pi)
+    y = np.concatenate([rng.uniform(-7, 7, 400), x[:100]])
+    a, b = rng.random(700), rng.random(500)
+    a, b = a / a.sum(), b / b.sum()
+    x, y = x[:, None], y[:, None]
+    for p, wp, q, wq, same in ((x, a, y, b, False), (x, a, x, a, True), (y, b, y, b, True)):
+        pairs = _weighted_distance_sum(kind, p, wp, q, wq, period, same)
+        assert _sorted_sum(kind, p, wp, q, wq) == pytest.approx(pairs, rel=4e-15)
+
+
 def test_mmd_particles_against_a_grid_density():
     """Uniform particles vs the uniform density: E MMD² = E d(X, X′)/M = 4/(πM) (SPEC §5)."""
     d = pf.Circle(512)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from pdeflow.particles import ReLUCircle
-from pdeflow.particles.operators import DenseFeatures, SortedReLUCircle, compensated_cumsum
+from pdeflow.particles.operators import DenseFeatures, SortedReLUCircle
+from pdeflow.sums import compensated_cumsum
 
 
 def _numpy_relu(omega, x):

@@ -2,8 +2,13 @@
 
 MMD²(μ, ν) = 2E d(X, Y) − E d(X, X′) − E d(Y, Y′), with d the chordal distance on the
 circle, the ℓ¹ sum of per-axis periodic distances on the torus and the Euclidean
-distance on intervals and boxes.  The double sums run in a numba loop: O(M·G) time
-and O(1) extra memory, whatever the sizes.
+distance on intervals and boxes.
+
+On a line and on the circle the distance splits as d(x, y) = sgn(x − y)(f(x)g(y) − g(x)f(y))
+(f = x, g = 1 on a line; f = 2 sin(x/2), g = cos(x/2) for angles in [0, 2π)), so each double sum
+is read off prefix sums over the sorted points: O((M + G) log G).  That matters because the
+validations take MMDs against a 4096-atom teacher at every output, and the O(M·G) pair loop,
+which the torus and boxes still use, spent as long on them as the particle runs themselves.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import numba as nb
 import numpy as np
 
 from ..domains import Domain
+from ..sums import compensated_cumsum
 
 _CHORD, _TORUS, _EUCLID = 0, 1, 2
 
@@ -42,6 +48,41 @@ def _weighted_distance_sum(kind, x, a, y, b, period, symmetric):
             row += b[j] * _pair_distance(kind, x, i, y, j, period)
         total += a[i] * row
     return 2.0 * total if symmetric else total
+
+
+@nb.njit(cache=True)
+def _sorted_distance_sum(below, xf, xg, a, yf, yg, b):
+    """Σᵢⱼ aᵢ bⱼ sgn(xᵢ − yⱼ)(f(xᵢ)g(yⱼ) − g(xᵢ)f(yⱼ)), the y in sorted order and
+    ``below[i]`` the number of y strictly before xᵢ (ties contribute f g − g f = 0 either way)."""
+    m = yf.size
+    pf = np.empty(m + 1)
+    pg = np.empty(m + 1)
+    compensated_cumsum(b * yf, pf)
+    compensated_cumsum(b * yg, pg)
+    total = 0.0
+    for i in range(xf.size):
+        k = below[i]
+        # the y before xᵢ enter with +, the rest with −
+        total += a[i] * (xf[i] * (2.0 * pg[k] - pg[m]) - xg[i] * (2.0 * pf[k] - pf[m]))
+    return total
+
+
+def _split_distance(kind: int, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sort key and (f, g) with d(x, y) = sgn(key(x) − key(y))(f(x)g(y) − g(x)f(y)) in 1-D."""
+    t = pts[:, 0]
+    if kind == _CHORD:
+        key = np.mod(t, 2 * np.pi)
+        key[key >= 2 * np.pi] = 0.0  # np.mod may round a tiny negative angle up to 2π
+        return key, 2.0 * np.sin(0.5 * key), np.cos(0.5 * key)
+    return t, t, np.ones_like(t)
+
+
+def _sorted_sum(kind, x, a, y, b) -> float:
+    xkey, xf, xg = _split_distance(kind, x)
+    ykey, yf, yg = _split_distance(kind, y)
+    order = np.argsort(ykey, kind="stable")
+    below = np.searchsorted(ykey[order], xkey, side="left")
+    return _sorted_distance_sum(below, xf, xg, a, yf[order], yg[order], b[order])
 
 
 def _kind(domain: Domain) -> tuple[int, float]:
@@ -79,6 +120,8 @@ def energy_distance_sums(x, y, domain: Domain, *, x_weights=None, y_weights=None
     kind, period = _kind(domain)
     x, a = _as_points(domain, x, x_weights, "x")
     y, b = _as_points(domain, y, y_weights, "y")
+    if domain.ndim == 1 and kind != _TORUS:
+        return _sorted_sum(kind, x, a, y, b), _sorted_sum(kind, x, a, x, a), _sorted_sum(kind, y, b, y, b)
     return (_weighted_distance_sum(kind, x, a, y, b, period, False),
             _weighted_distance_sum(kind, x, a, x, a, period, True),
             _weighted_distance_sum(kind, y, b, y, b, period, True))

@@ -19,6 +19,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from ..sums import compensated_cumsum
+
 
 class FeatureOperator:
     """A at one configuration ω; see the module docstring for the four products."""
@@ -80,21 +82,6 @@ class DenseFeatures:
         A, dA = self._buffers
         self.feature.fill(np.ascontiguousarray(omega, dtype=float), self.x, A, dA)
         return DenseOperator(A, dA)
-
-
-@nb.njit(cache=True)
-def compensated_cumsum(q, out):
-    """out[0] = 0, out[k+1] = q[0] + … + q[k] with Kahan compensation (differences of far-apart
-    prefix sums then keep the accuracy of a direct sum)."""
-    out[0] = 0.0
-    total = 0.0
-    carry = 0.0
-    for k in range(q.size):
-        y = q[k] - carry
-        t = total + y
-        carry = (t - total) - y
-        total = t
-        out[k + 1] = total
 
 
 def _prefix(q: np.ndarray) -> np.ndarray:
