@@ -48,6 +48,14 @@ def test_feature_gradients_match_finite_differences():
         np.testing.assert_allclose(dA[k], fd, rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.parametrize("domain", [pf.Circle(8), pf.Torus((8, 8), 4.0)], ids=["circle", "torus"])
+def test_teacher_labels_are_the_mean_teacher_feature(domain):
+    """Y = (1/M̄) Σᵢ φ(ω̄ᵢ, x) through the bound operator, against the dense numpy matrix."""
+    problem = make_teacher_student(domain, 100.0, 700, 500, rng=9)
+    A = problem.feature(problem.teacher, problem.x)
+    np.testing.assert_allclose(problem.y, A.mean(axis=1), rtol=1e-13, atol=1e-14)
+
+
 @pytest.mark.parametrize("domain, reg", [(pf.Circle(8), "f_b"), (pf.Circle(8), "f_u"),
                                          (pf.Circle(8), "f_r"), (pf.Torus((8, 8), 4.0), "f_u")])
 def test_velocity_is_minus_M_times_the_gradient_of_the_reduced_risk(domain, reg):

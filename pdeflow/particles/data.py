@@ -24,10 +24,14 @@ class TeacherStudent:
 def make_teacher_student(domain: Domain, gamma: float, n_data: int = 4096, n_teacher: int = 4096,
                          rng: np.random.Generator | int | None = None,
                          feature: FeatureMap | None = None) -> TeacherStudent:
-    """Draw xⱼ ~ N(0, I₂) and ω̄ᵢ ~ μ_γ, and form Yⱼ = (1/M̄)Σᵢφ(ω̄ᵢ, xⱼ)."""
+    """Draw xⱼ ~ N(0, I₂) and ω̄ᵢ ~ μ_γ, and form Yⱼ = (1/M̄)Σᵢφ(ω̄ᵢ, xⱼ).
+
+    Y is the forward product of the feature operator at the teacher with unit weights, so a
+    feature map with structure (the sorted ReLU on the circle) never builds the N × M̄ matrix.
+    """
     rng = np.random.default_rng(rng)
     feature = feature or feature_map_for(domain)
     x = np.ascontiguousarray(rng.standard_normal((int(n_data), 2)))
     teacher = sample_teacher(domain, gamma, int(n_teacher), rng)
-    y = feature(teacher, x).mean(axis=1)
+    y = feature.bind(x)(teacher).forward(np.ones(teacher.shape[0])) / teacher.shape[0]
     return TeacherStudent(domain, feature, x, y, teacher, float(gamma))
