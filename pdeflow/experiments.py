@@ -11,6 +11,7 @@ import json
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -174,13 +175,13 @@ def plot_curves(axes, mean: dict, **style) -> None:
         ax.semilogy(mean["t"], mean[key], **style)
 
 
-def finish_curve_figure(fig, axes, path: Path, window: tuple[float, float] | None = None) -> None:
-    """Title the :func:`plot_curves` axes, shade the rate-fit ``window`` and save the figure as PNG."""
+def finish_curve_figure(fig, axes, path: Path, windows: Sequence[tuple[float, float]] = ()) -> None:
+    """Title the :func:`plot_curves` axes, shade the rate-fit ``windows`` and save the figure as PNG."""
     for ax, title in zip(axes, CURVE_TITLES):
         ax.set_title(title)
         ax.set_xlabel("t = kτ")
-    if window is not None:
-        axes[1].axvspan(*window, color="0.9", zorder=0)
+    for k, window in enumerate(windows):
+        axes[1].axvspan(*window, color=("0.9", "0.8")[k % 2], zorder=0)
     axes[0].legend(fontsize=7, ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -44,7 +44,7 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
         entry["rate"], entry["r2"] = log_rate(mean["t"], mean["mmd_to_teacher"], window)
         by_gamma[f"{exp.gamma:g}"] = entry
         plot_curves(axes, mean, label=f"γ = {exp.gamma:g}")
-    finish_curve_figure(fig, axes, out_dir / "fig_III_6.png", window)
+    finish_curve_figure(fig, axes, out_dir / "fig_III_6.png", [window])
     plt.close(fig)
     summary = {"experiment": "fig_III_6", "quick": quick, "jobs": jobs, "parameters": parameters(base),
                "gammas": list(GAMMAS), "fit_window": list(window), "by_gamma": by_gamma,
