@@ -67,22 +67,24 @@ def _sorted_distance_sum(below, xf, xg, a, yf, yg, b):
     return total
 
 
-def _split_distance(kind: int, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sort key and (f, g) with d(x, y) = sgn(key(x) − key(y))(f(x)g(y) − g(x)f(y)) in 1-D."""
+def _sorted_split(kind: int, pts: np.ndarray, w: np.ndarray):
+    """(key, f, g, w) in increasing key, with d(x, y) = sgn(key(x) − key(y))(f(x)g(y) − g(x)f(y)) in 1-D."""
     t = pts[:, 0]
     if kind == _CHORD:
         key = np.mod(t, 2 * np.pi)
         key[key >= 2 * np.pi] = 0.0  # np.mod may round a tiny negative angle up to 2π
-        return key, 2.0 * np.sin(0.5 * key), np.cos(0.5 * key)
-    return t, t, np.ones_like(t)
+        f, g = 2.0 * np.sin(0.5 * key), np.cos(0.5 * key)
+    else:
+        key, f, g = t, t, np.ones_like(t)
+    order = np.argsort(key, kind="stable")
+    return key[order], f[order], g[order], w[order]
 
 
-def _sorted_sum(kind, x, a, y, b) -> float:
-    xkey, xf, xg = _split_distance(kind, x)
-    ykey, yf, yg = _split_distance(kind, y)
-    order = np.argsort(ykey, kind="stable")
-    below = np.searchsorted(ykey[order], xkey, side="left")
-    return _sorted_distance_sum(below, xf, xg, a, yf[order], yg[order], b[order])
+def _sorted_sum(p, q) -> float:
+    """Σᵢⱼ pᵢ qⱼ d(xᵢ, yⱼ) for two :func:`_sorted_split` point sets."""
+    pkey, pf, pg, pw = p
+    qkey, qf, qg, qw = q
+    return _sorted_distance_sum(np.searchsorted(qkey, pkey, side="left"), pf, pg, pw, qf, qg, qw)
 
 
 def _kind(domain: Domain) -> tuple[int, float]:
@@ -121,7 +123,9 @@ def energy_distance_sums(x, y, domain: Domain, *, x_weights=None, y_weights=None
     x, a = _as_points(domain, x, x_weights, "x")
     y, b = _as_points(domain, y, y_weights, "y")
     if domain.ndim == 1 and kind != _TORUS:
-        return _sorted_sum(kind, x, a, y, b), _sorted_sum(kind, x, a, x, a), _sorted_sum(kind, y, b, y, b)
+        # each set is split and sorted once for the three sums
+        xs, ys = _sorted_split(kind, x, a), _sorted_split(kind, y, b)
+        return _sorted_sum(xs, ys), _sorted_sum(xs, xs), _sorted_sum(ys, ys)
     return (_weighted_distance_sum(kind, x, a, y, b, period, False),
             _weighted_distance_sum(kind, x, a, x, a, period, True),
             _weighted_distance_sum(kind, y, b, y, b, period, True))
