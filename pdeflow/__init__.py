@@ -3,6 +3,7 @@
 Public API (equation numbers refer to SPEC.md and the thesis):
 
 * domains: :func:`Circle`, :func:`Torus`, :func:`Interval`, :func:`Box` (SPEC §1)
+* grid models and their driver: :class:`GridModel`, :func:`solve`
 * weighted ultra-fast diffusion: :func:`solve_ufd` (SPEC §4b, eq. III.35)
 * teacher distributions μ_γ: :func:`teacher_density`, :func:`sample_teacher` (SPEC §2)
 * trajectories: :class:`Trajectory`, :func:`load_trajectory` (HDF5)
@@ -15,9 +16,10 @@ Public API (equation numbers refer to SPEC.md and the thesis):
 __version__ = "0.1.0"
 
 from .domains import Box, Circle, Domain, Interval, Torus
-from .integrators import IntegrationError
+from .errors import IntegrationError
+from .driver import solve
 from .io import load_trajectory
-from .models import UFDParams, UltraFastDiffusion, solve_ufd
+from .models import GridModel, UFDParams, UltraFastDiffusion, solve_ufd
 from .teacher import sample_teacher, teacher_density
 from .trajectory import Trajectory
 from .particles import (LaplaceRBF, ReLUCircle, VarPro, make_teacher_student, run_two_timescale,
@@ -27,7 +29,7 @@ from . import metrics
 __all__ = [
     "Box", "Circle", "Domain", "Interval", "Torus",
     "IntegrationError", "load_trajectory", "Trajectory",
-    "UFDParams", "UltraFastDiffusion", "solve_ufd",
+    "GridModel", "solve", "UFDParams", "UltraFastDiffusion", "solve_ufd",
     "sample_teacher", "teacher_density",
     "LaplaceRBF", "ReLUCircle", "VarPro", "make_teacher_student", "run_two_timescale", "run_varpro",
     "metrics",

@@ -1,42 +1,58 @@
 """Method-of-lines time integration: one scipy ``OdeSolver`` driven step by step.
 
-The solver object lives for the whole run (no restart at output times); outputs
-are read off its dense output, every accepted step is checked by the model, and
-progress is shown in simulated time.  The model supplies the right-hand side and
-its Jacobian in the layout each method wants (banded for LSODA, sparse for
-BDF/Radau) through ``solver_options(method)``.
+The solver object lives for the whole run (no restart at output times); outputs are
+read off its dense output, and every accepted step is guarded: time must advance and
+the model must accept the state (finite, in its cone, mass kept), else
+:class:`IntegrationError`.  Progress is shown in simulated time.
+
+Any :class:`scipy.integrate.OdeSolver` subclass can drive a run, by name through the
+open registry :data:`METHODS` (``register_method`` adds one) or passed as the class.
+The Jacobian handed to it follows the model's structure and what the solver accepts,
+not the solver's name: a solver that takes ``lband``/``uband`` (LSODA) gets the banded
+Jacobian of a local model; one that takes ``jac`` (BDF, Radau, …) gets the sparse one
+(or the model's dense one); an explicit solver (RK45, DOP853, …) gets none.
 """
 
 from __future__ import annotations
 
+import inspect
 import time
 from dataclasses import asdict, dataclass
 from typing import Callable, Protocol
 
 import numpy as np
-from scipy.integrate import BDF, LSODA, Radau
+from scipy.integrate import BDF, DOP853, LSODA, RK23, RK45, Radau, OdeSolver
 from tqdm.auto import tqdm
 
-METHODS = {"LSODA": LSODA, "BDF": BDF, "Radau": Radau}
+from .errors import IntegrationError
+
+__all__ = ["METHODS", "IntegrationError", "SolverStats", "check_method", "check_times",
+           "integrate", "jacobian_options", "register_method"]
+
+#: Integrators by name; any OdeSolver subclass may be registered or passed directly.
+METHODS: dict[str, type[OdeSolver]] = {"LSODA": LSODA, "BDF": BDF, "Radau": Radau,
+                                       "RK45": RK45, "RK23": RK23, "DOP853": DOP853}
 
 
-class IntegrationError(RuntimeError):
-    """A run that cannot go on; names the time and, where known, the grid cell and value."""
-
-    def __init__(self, message: str, t: float | None = None, cell: tuple | None = None,
-                 value: float | None = None):
-        super().__init__(message)
-        self.t, self.cell, self.value = t, cell, value
+def register_method(name: str, solver: type[OdeSolver]) -> None:
+    """Make ``solver`` (an :class:`scipy.integrate.OdeSolver` subclass) available as ``method=name``."""
+    if not (isinstance(solver, type) and issubclass(solver, OdeSolver)):
+        raise ValueError(f"method {name!r} must be an OdeSolver subclass, got {solver!r}")
+    METHODS[str(name)] = solver
 
 
-class SemiDiscreteSystem(Protocol):
+class System(Protocol):
+    """What the integrator needs of a model: the right-hand side and, optionally, Jacobians."""
+
+    jacobian: str
+
     def rhs(self, t: float, y: np.ndarray) -> np.ndarray: ...
-
-    def solver_options(self, method: str) -> dict: ...
 
 
 @dataclass
 class SolverStats:
+    """Work counters of one run (as in scipy's ``OdeResult``), plus wall time."""
+
     method: str
     rtol: float
     atol: float
@@ -51,15 +67,29 @@ class SolverStats:
         return asdict(self)
 
 
-def check_method(method: str) -> str:
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; choose one of {sorted(METHODS)}")
-    return method
+def check_method(method) -> type[OdeSolver]:
+    """The solver class for ``method``: a name in :data:`METHODS` or an OdeSolver subclass."""
+    if isinstance(method, type) and issubclass(method, OdeSolver):
+        return method
+    if isinstance(method, str) and method in METHODS:
+        return METHODS[method]
+    raise ValueError(f"unknown method {method!r}; choose one of {sorted(METHODS)} "
+                     "or pass a scipy.integrate.OdeSolver subclass")
+
+
+def method_name(method) -> str:
+    return method if isinstance(method, str) else method.__name__
 
 
 def check_times(t_eval, t0: float = 0.0) -> np.ndarray:
     """Output times: finite, strictly increasing, starting at or after ``t0``, ending after it."""
-    t = np.atleast_1d(np.asarray(t_eval, dtype=float))
+    if isinstance(t_eval, (str, bytes)) or not hasattr(t_eval, "__len__") and not np.isscalar(t_eval):
+        # generators and other one-shot iterables would be consumed by a first look
+        raise ValueError(f"t_eval must be an array or list of times, got {type(t_eval).__name__}")
+    try:
+        t = np.atleast_1d(np.asarray(t_eval, dtype=float))
+    except (TypeError, ValueError):
+        raise ValueError(f"t_eval must be an array of numbers, got {t_eval!r:.80}") from None
     if t.ndim != 1 or t.size == 0 or not np.all(np.isfinite(t)):
         raise ValueError("t_eval must be a non-empty 1-D array of finite times")
     if np.any(np.diff(t) <= 0):
@@ -69,18 +99,39 @@ def check_times(t_eval, t0: float = 0.0) -> np.ndarray:
     return t
 
 
-def integrate(system: SemiDiscreteSystem, y0: np.ndarray, t_eval: np.ndarray, *,
+def _accepts(solver_cls: type[OdeSolver], name: str) -> bool:
+    params = inspect.signature(solver_cls.__init__).parameters
+    return name in params
+
+
+def jacobian_options(solver_cls: type[OdeSolver], system) -> dict:
+    """Keyword arguments giving ``solver_cls`` the Jacobian that ``system`` offers by structure."""
+    structure = getattr(system, "jacobian", "none")
+    if structure == "local" and _accepts(solver_cls, "lband"):
+        b = system.bandwidth
+        return {"jac": system.jac_banded, "lband": b, "uband": b}
+    if _accepts(solver_cls, "jac"):
+        if structure == "local":
+            return {"jac": system.jac_sparse}
+        if structure == "dense":
+            return {"jac": system.jac_dense}
+    return {}
+
+
+def integrate(system, y0: np.ndarray, t_eval: np.ndarray, *,
               on_output: Callable[[float, np.ndarray], None],
               check_state: Callable[[float, np.ndarray], None] | None = None,
-              method: str = "LSODA", rtol: float = 1e-6, atol: float = 1e-9,
-              t0: float = 0.0, progress: bool = False) -> SolverStats:
+              method="LSODA", rtol: float = 1e-6, atol: float = 1e-9,
+              t0: float = 0.0, progress: bool = False, stats: SolverStats | None = None) -> SolverStats:
     """Integrate ``y' = system.rhs(t, y)`` from ``t0``, calling ``on_output(t, y)`` at each ``t_eval``.
 
-    ``check_state(t, y)`` runs after every accepted step and on every output and
-    may raise :class:`IntegrationError`; outputs already delivered stay delivered.
+    ``check_state(t, y)`` runs after every accepted step and on every output and may raise
+    :class:`IntegrationError`; so does a step that does not advance time or gives a
+    non-finite state.  Outputs already delivered stay delivered, and ``stats`` (if given)
+    holds the work counters so far even when an error propagates.
     """
-    solver_cls = METHODS[check_method(method)]
-    stats = SolverStats(method=method, rtol=rtol, atol=atol)
+    solver_cls = check_method(method)
+    stats = stats or SolverStats(method=method_name(method), rtol=rtol, atol=atol)
     check = check_state or (lambda t, y: None)
     start = time.perf_counter()
     k = 0
@@ -89,16 +140,25 @@ def integrate(system: SemiDiscreteSystem, y0: np.ndarray, t_eval: np.ndarray, *,
         k += 1
     t_end = float(t_eval[-1])
     solver = solver_cls(system.rhs, t0, np.array(y0, dtype=float), t_end, rtol=rtol, atol=atol,
-                        **system.solver_options(method))
+                        **jacobian_options(solver_cls, system))
     bar = tqdm(total=t_end - t0, disable=not progress, unit="t", leave=False,
                bar_format="{l_bar}{bar}| t={n:.3g}/{total:.3g} [{elapsed}<{remaining}]")
+    name = stats.method
     try:
         while k < t_eval.size:
             t_before = solver.t
             message = solver.step()
             stats.nsteps += 1
             if solver.status == "failed":
-                raise IntegrationError(f"{method} failed at t = {solver.t:.6g}: {message}", t=solver.t)
+                raise IntegrationError(f"{name} failed at t = {solver.t:.6g}: {message}", t=solver.t)
+            if not solver.t > t_before:
+                # e.g. LSODA with a step size that underflowed: it would loop for ever
+                raise IntegrationError(f"{name} made no progress at t = {t_before:.6g} "
+                                       f"(step size {solver.t - t_before:.3g})", t=float(t_before))
+            if not np.all(np.isfinite(solver.y)):
+                cell = int(np.flatnonzero(~np.isfinite(solver.y))[0])
+                raise IntegrationError(f"{name} produced a non-finite state at t = {solver.t:.6g} "
+                                       f"(state entry {cell})", t=float(solver.t))
             check(solver.t, solver.y)
             if t_eval[k] <= solver.t:
                 interpolant = solver.dense_output()

@@ -26,9 +26,8 @@ from ..checks import check_density, check_positive_scalar, check_same_mass
 from ..domains import Domain
 from ..fv import BandedLayout, SparseLayout, band_ordering, face_graph
 from ..fv.kernels import face_flux_divergence, face_flux_jacobian, ufd_potential
-from ..integrators import IntegrationError, check_method, check_times, integrate
-from ..io import TrajectoryWriter
-from ..trajectory import Recorder, Trajectory
+from ..trajectory import Trajectory
+from .base import GridModel
 
 
 @dataclass(frozen=True)
@@ -44,14 +43,19 @@ class UFDParams:
         check_positive_scalar(self.coef, "coef")
 
 
-class UltraFastDiffusion:
+class UltraFastDiffusion(GridModel):
     """The semi-discrete weighted UFD on ``domain`` with weight (target density) ``weight``.
 
     The unknown vector ``y`` holds the cell averages in *band order*
     (:func:`pdeflow.fv.band_ordering`): on periodic axes neighbours are at most two
     places apart, so the Jacobian is banded for LSODA.  Use :meth:`to_state` and
-    :meth:`to_density` to convert.
+    :meth:`to_density` to convert.  Fluxes couple neighbours only, so the exact
+    Jacobian is offered in banded and sparse form (``jacobian = "local"``).
     """
+
+    name = "ufd"
+    jacobian = "local"
+    default_method = "LSODA"
 
     def __init__(self, domain: Domain, weight: np.ndarray, params: UFDParams = UFDParams()):
         self.domain = domain
@@ -103,17 +107,15 @@ class UltraFastDiffusion:
             self._sparse = SparseLayout(self.graph)
         return self._sparse
 
+    @property
+    def bandwidth(self) -> int:
+        return self.banded.bandwidth
+
     def jac_banded(self, t: float, y: np.ndarray) -> np.ndarray:
         return self.banded.assemble(self.face_jacobian(y))
 
     def jac_sparse(self, t: float, y: np.ndarray):
         return self.sparse.assemble(self.face_jacobian(y))
-
-    def solver_options(self, method: str) -> dict:
-        if method == "LSODA":
-            b = self.banded.bandwidth
-            return {"jac": self.jac_banded, "lband": b, "uband": b}
-        return {"jac": self.jac_sparse}
 
     # ---- diagnostics ----------------------------------------------------
     def energy(self, rho: np.ndarray) -> np.ndarray | float:
@@ -121,22 +123,27 @@ class UltraFastDiffusion:
         r, coef = self.params.r, self.params.coef
         return self.domain.integrate(coef / (r - 1) * self.weight**r * np.asarray(rho) ** (1 - r))
 
+    def diagnostics(self, rho: np.ndarray) -> dict:
+        return {"energy": self.energy(rho), "mass": self.mass(rho)}
+
+    def run_params(self) -> dict:
+        return asdict(self.params)
+
+    def static(self) -> dict:
+        return {"weight": self.weight}
+
+    def default_atol(self, rtol: float, rho0: np.ndarray) -> float:
+        return 1e-3 * rtol * float(np.mean(self.weight))
+
     def check_state(self, t: float, y: np.ndarray) -> None:
         """Raise :class:`IntegrationError` naming time, cell and value if ``y`` left the positive cone."""
-        ok = np.isfinite(y) & (y > 0)
-        if ok.all():
-            return
-        bad = int(np.flatnonzero(~ok)[0])
-        cell = tuple(int(i) for i in np.unravel_index(int(np.flatnonzero(self.position == bad)[0]),
-                                                      self.domain.shape))
-        kind = "non-finite" if not np.isfinite(y[bad]) else "non-positive"
-        raise IntegrationError(f"{kind} density at t = {t:.6g}, cell {cell}: {y[bad]!r}",
-                               t=t, cell=cell, value=float(y[bad]))
+        self._refuse(t, y, np.isfinite(y) & (y > 0), "non-positive")
 
 
 def solve_ufd(domain: Domain, weight, rho0=None, *, r: float = 2.0, coef: float = 1.0,
               t_eval, method: str = "LSODA", rtol: float = 1e-6, atol: float | None = None,
-              store: str | os.PathLike | None = None, progress: bool = False) -> Trajectory:
+              store: str | os.PathLike | None = None, overwrite: bool = False,
+              progress: bool = False) -> Trajectory:
     """Solve the weighted ultra-fast diffusion ∂ₜμ = −div(μ∇(coef·(μ̄/μ)^r)) (SPEC §4b, eq. III.35).
 
     Parameters
@@ -164,45 +171,13 @@ def solve_ufd(domain: Domain, weight, rho0=None, *, r: float = 2.0, coef: float 
     :class:`pdeflow.IntegrationError` (time, cell, value) if the run fails, after the
     outputs so far are saved.
     """
+    from ..driver import solve
+
     params = UFDParams(float(r), float(coef))
-    check_method(method)
-    t_eval = check_times(t_eval)
-    rtol = check_positive_scalar(rtol, "rtol")
     model = UltraFastDiffusion(domain, weight, params)
     if rho0 is None:
         rho0 = np.full(domain.shape, domain.integrate(model.weight) / domain.volume)
     rho0 = check_density(domain, rho0, "rho0")
     check_same_mass(domain, rho0, model.weight)
-    if atol is None:
-        atol = 1e-3 * rtol * float(np.mean(model.weight))
-    atol = check_positive_scalar(atol, "atol")
-
-    run_params = {**asdict(params), "method": method, "rtol": rtol, "atol": atol,
-                  "t_end": float(t_eval[-1])}
-    writer = None
-    if store is not None:  # checks the path is writable before any work
-        writer = TrajectoryWriter(store, model="ufd", domain=domain, params=run_params,
-                                  static={"weight": model.weight})
-    recorder = Recorder(writer)
-
-    def on_output(t: float, y: np.ndarray) -> None:
-        rho = model.to_density(y)
-        recorder.append(t, rho=rho, energy=model.energy(rho), mass=domain.integrate(rho))
-
-    status, stats = "failed", {}
-    try:
-        solver_stats = integrate(model, model.to_state(rho0), t_eval, on_output=on_output,
-                                 check_state=model.check_state, method=method, rtol=rtol,
-                                 atol=atol, progress=progress)
-        stats = solver_stats.as_dict()
-        status = "complete"
-    except IntegrationError as err:
-        status = f"failed: {err}"
-        raise
-    except KeyboardInterrupt:
-        status = "interrupted"
-        raise
-    finally:
-        recorder.close(status, stats)
-    return recorder.trajectory(domain=domain, model="ufd", params=run_params, stats=stats,
-                               status=status, static={"weight": model.weight})
+    return solve(model, rho0, t_eval, method=method, rtol=rtol, atol=atol, store=store,
+                 overwrite=overwrite, progress=progress)

@@ -1,0 +1,98 @@
+"""One driver for every grid model: :func:`solve` owns a run's lifecycle.
+
+The model (:class:`pdeflow.models.GridModel`) says what the ODE system is and what is
+recorded; :func:`solve` checks the input, opens the store, integrates with the chosen
+:class:`scipy.integrate.OdeSolver`, records the outputs, and settles the status and
+statistics through :class:`pdeflow.runs.Run`.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .checks import check_positive_scalar
+from .errors import IntegrationError
+from .integrators import SolverStats, check_method, check_times, integrate, method_name
+from .models.base import GridModel
+from .runs import Run
+from .trajectory import Trajectory
+
+
+def solve(model: GridModel, rho0: np.ndarray, t_eval, *, method=None, rtol: float = 1e-6,
+          atol: float | None = None, store: str | os.PathLike | None = None,
+          overwrite: bool = False, progress: bool = False) -> Trajectory:
+    """Integrate a grid model from ``rho0`` and record it at the times ``t_eval``.
+
+    Parameters
+    ----------
+    model : GridModel
+        The semi-discrete PDE (e.g. :class:`pdeflow.UltraFastDiffusion`).
+    rho0 : ndarray, shape ``model.domain.shape`` (or what ``model.to_state`` takes)
+        Initial density, already checked by the caller against the model.
+    t_eval : array_like, shape (T,)
+        Increasing output times in [0, t_end]; integration runs from 0 to ``t_eval[-1]``.
+    method : str, OdeSolver subclass or None
+        A name in :data:`pdeflow.integrators.METHODS` or any
+        :class:`scipy.integrate.OdeSolver` subclass; ``None``: ``model.default_method``.
+    rtol, atol : float
+        Tolerances; ``atol`` defaults to ``model.default_atol(rtol, rho0)``.
+    store : path, optional
+        HDF5 file written as the run goes (:mod:`pdeflow.io`); created before any work.
+    overwrite : bool
+        Replace an existing pdeflow trajectory at ``store`` (never another kind of file).
+    progress : bool
+        Show a progress bar in simulated time.
+
+    Returns
+    -------
+    Trajectory
+        ``t`` (T,), ``rho`` (T, *grid shape), the model's diagnostics (T,) each, and the
+        solver's work counters in ``stats``.
+
+    Raises
+    ------
+    ValueError
+        Bad times, tolerances or method, before any work or file.
+    OSError
+        ``store`` cannot be written or is not ours to replace.
+    IntegrationError
+        The run failed (time, cell, value); every output so far is kept.
+    """
+    method = model.default_method if method is None else method
+    check_method(method)
+    t_eval = check_times(t_eval)
+    rtol = check_positive_scalar(rtol, "rtol")
+    y0 = model.to_state(rho0)
+    atol = model.default_atol(rtol, rho0) if atol is None else atol
+    atol = check_positive_scalar(atol, "atol")
+    name = method_name(method)
+    params = {**model.run_params(), "method": name, "rtol": rtol, "atol": atol,
+              "t_end": float(t_eval[-1])}
+    stats = SolverStats(method=name, rtol=rtol, atol=atol)
+    mass0 = float(model.mass(model.to_density(y0)))
+    check_mass = model.mass_rtol is not None
+
+    def check_state(t: float, y: np.ndarray) -> None:
+        model.check_state(t, y)
+        if check_mass:
+            drift = abs(float(model.mass(model.to_density(y))) - mass0)
+            if drift > model.mass_rtol * abs(mass0):
+                raise IntegrationError(f"mass drifted by {drift:.3g} (relative {drift / abs(mass0):.3g}) "
+                                       f"at t = {t:.6g}: the integrator lost accuracy; "
+                                       "try a smaller rtol", t=t)
+
+    with Run(store, model=model.name, domain=model.domain, params=params, static=model.static(),
+             overwrite=overwrite) as run:
+        def on_output(t: float, y: np.ndarray) -> None:
+            rho = model.to_density(y)
+            run.record(t, rho=rho, **model.diagnostics(rho))
+
+        try:
+            integrate(model, y0, t_eval, on_output=on_output, check_state=check_state,
+                      method=method, rtol=rtol, atol=atol, progress=progress, stats=stats)
+        finally:
+            run.stats.update(stats.as_dict())
+    return run.trajectory()
+

@@ -1,0 +1,16 @@
+"""Exceptions shared by grid and particle runs."""
+
+from __future__ import annotations
+
+
+class IntegrationError(RuntimeError):
+    """A run that cannot go on; names the time and, where known, the grid cell and value.
+
+    Raised after every output reached so far has been saved (in memory and in the run's
+    HDF5 file, whose status becomes ``failed: <message>``).
+    """
+
+    def __init__(self, message: str, t: float | None = None, cell: tuple | None = None,
+                 value: float | None = None):
+        super().__init__(message)
+        self.t, self.cell, self.value = t, cell, value

@@ -1,0 +1,128 @@
+"""The contract every grid model fulfils, so that one driver (:func:`pdeflow.solve`) runs them all.
+
+A grid model turns a density on a :class:`~pdeflow.Domain` into a semi-discrete ODE system
+dy/dt = rhs(t, y) on a state vector ``y`` (the cell averages, in an order of the model's
+choosing), and says what is recorded at each output.  The driver owns everything else:
+the integrator, the output times, the HDF5 store, status, statistics and errors.
+
+A model offers the Jacobian that its structure allows (:attr:`GridModel.jacobian`):
+
+* ``"local"`` — fluxes couple neighbouring cells only: :meth:`jac_banded` (packed band
+  storage, for LSODA) and :meth:`jac_sparse` (CSC, for BDF/Radau) are exact and cheap;
+* ``"dense"`` — nonlocal but available: :meth:`jac_dense`;
+* ``"none"`` — the integrator approximates it by finite differences if it needs one.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..domains import Domain
+from ..errors import IntegrationError
+
+
+class GridModel(ABC):
+    """Base class of the grid models (UFD, λ > 0 Wasserstein flow, COT).
+
+    Subclasses set :attr:`name`, :attr:`jacobian` and :attr:`default_method` and
+    implement :meth:`rhs` and :meth:`diagnostics`; they override :meth:`to_state` and
+    :meth:`to_density` when the state is stored in another order than the grid's.
+
+    Attributes
+    ----------
+    domain : Domain
+        The grid the densities live on.
+    name : str
+        Stored as the ``model`` attribute of the run's HDF5 file.
+    jacobian : {"local", "dense", "none"}
+        Which Jacobian the model supplies (see the module docstring).
+    default_method : str
+        Integrator used when :func:`pdeflow.solve` is given ``method=None``.
+    mass_rtol : float or None
+        Relative mass drift beyond which a step is refused (the schemes conserve mass to
+        round-off, so a larger drift means the integrator lost accuracy); ``None``: no check.
+    """
+
+    name: ClassVar[str] = "grid"
+    jacobian: ClassVar[str] = "none"
+    default_method: ClassVar[str] = "LSODA"
+    mass_rtol: ClassVar[float | None] = 1e-10
+
+    domain: Domain
+
+    # ---- state <-> grid --------------------------------------------------
+    def to_state(self, rho: np.ndarray) -> np.ndarray:
+        """The state vector, shape ``(domain.size,)``, of a density of shape ``domain.shape``."""
+        return np.array(rho, dtype=float).ravel()
+
+    def to_density(self, y: np.ndarray) -> np.ndarray:
+        """The density, shape ``domain.shape``, of a state vector (inverse of :meth:`to_state`)."""
+        return np.asarray(y).reshape(self.domain.shape)
+
+    # ---- the ODE system --------------------------------------------------
+    @abstractmethod
+    def rhs(self, t: float, y: np.ndarray) -> np.ndarray:
+        """dy/dt, shape ``(domain.size,)``."""
+
+    def jac_banded(self, t: float, y: np.ndarray) -> np.ndarray:
+        """Jacobian in packed band storage, shape ``(2·bandwidth + 1, size)`` (``jacobian == "local"``)."""
+        raise NotImplementedError(f"{type(self).__name__} has no banded Jacobian")
+
+    @property
+    def bandwidth(self) -> int:
+        """Lower (= upper) bandwidth of :meth:`jac_banded`."""
+        raise NotImplementedError(f"{type(self).__name__} has no banded Jacobian")
+
+    def jac_sparse(self, t: float, y: np.ndarray):
+        """Jacobian as a scipy sparse matrix (``jacobian == "local"``)."""
+        raise NotImplementedError(f"{type(self).__name__} has no sparse Jacobian")
+
+    def jac_dense(self, t: float, y: np.ndarray) -> np.ndarray:
+        """Jacobian as a dense ``(size, size)`` array (``jacobian == "dense"``)."""
+        raise NotImplementedError(f"{type(self).__name__} has no dense Jacobian")
+
+    # ---- what is recorded ------------------------------------------------
+    def mass(self, rho: np.ndarray) -> float | np.ndarray:
+        """Total mass ∫ρ (works on stacks of densities)."""
+        return self.domain.integrate(rho)
+
+    @abstractmethod
+    def diagnostics(self, rho: np.ndarray) -> dict[str, Any]:
+        """The scalars (or small arrays) recorded beside ``rho`` at each output, e.g. energy and mass."""
+
+    def run_params(self) -> dict[str, Any]:
+        """The model's parameters, stored in the run's file (JSON and one attribute each)."""
+        return {}
+
+    def static(self) -> dict[str, np.ndarray]:
+        """Time-independent arrays stored under ``/static`` (e.g. the UFD weight)."""
+        return {}
+
+    def default_atol(self, rtol: float, rho0: np.ndarray) -> float:
+        """Absolute tolerance when none is given: ``1e-3·rtol`` times the mean initial density."""
+        return 1e-3 * rtol * float(np.mean(np.abs(rho0)))
+
+    # ---- checks ----------------------------------------------------------
+    def check_state(self, t: float, y: np.ndarray) -> None:
+        """Raise :class:`IntegrationError` naming time, cell and value if ``y`` is not admissible.
+
+        The base check: finite, and non-negative.  Subclasses may ask more (the UFD:
+        strictly positive).
+        """
+        self._refuse(t, y, np.isfinite(y) & (y >= 0), "negative")
+
+    def _refuse(self, t: float, y: np.ndarray, ok: np.ndarray, kind: str) -> None:
+        """Raise for the first state entry where ``ok`` is false, naming its grid cell."""
+        if ok.all():
+            return
+        bad = int(np.flatnonzero(~ok)[0])
+        probe = np.zeros(y.size)
+        probe[bad] = 1.0
+        where = self.to_density(probe)
+        cell = tuple(int(i) for i in np.unravel_index(int(np.argmax(where)), where.shape))
+        what = "non-finite" if not np.isfinite(y[bad]) else kind
+        raise IntegrationError(f"{what} density at t = {t:.6g}, cell {cell}: {y[bad]!r}",
+                               t=t, cell=cell, value=float(y[bad]))
