@@ -139,6 +139,21 @@ class TrajectoryWriter:
             ds[k] = value
         self._file.flush()
 
+    def write_checkpoint(self, step: int, arrays: dict[str, np.ndarray]) -> None:
+        """Replace ``/checkpoint`` by what the run needs to continue exactly after output ``step``.
+
+        Not a time series: only the latest is kept, with its step, and a resumed run uses it
+        only if it belongs to the last saved output.
+        """
+        if "checkpoint" in self._file:
+            del self._file["checkpoint"]
+        group = self._file.create_group("checkpoint")
+        group.attrs["step"] = int(step)
+        for name, value in arrays.items():
+            if value is not None:
+                group.create_dataset(name, data=np.asarray(value))
+        self._file.flush()
+
     def close(self, status: str, stats: dict[str, Any]) -> None:
         if self._file.id.valid:
             self._file.attrs["status"] = status
@@ -165,3 +180,14 @@ def load_trajectory(path: str | os.PathLike) -> Trajectory:
                           stats=json.loads(f.attrs.get("stats", "{}")),
                           status=str(f.attrs.get("status", "")),
                           static={k: v[()] for k, v in f.get("static", {}).items()})
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """The ``/checkpoint`` group of a trajectory file as ``{"step": k, name: array, ...}`` (empty if none)."""
+    with h5py.File(path, "r", locking=False) as f:
+        group = f.get("checkpoint")
+        if not isinstance(group, h5py.Group) or "step" not in group.attrs:
+            return {}
+        out: dict[str, Any] = {"step": int(group.attrs["step"])}
+        out.update({k: v[()] for k, v in group.items() if isinstance(v, h5py.Dataset)})
+        return out

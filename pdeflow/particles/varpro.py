@@ -12,17 +12,20 @@ takes ωᵢ ← ωᵢ + τuᵢ∇h(ωᵢ), iteration k being time kτ (III.42).
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from scipy.linalg import blas, lapack
 import scipy.sparse.linalg as spla
 from tqdm.auto import tqdm
 
-from ..io import TrajectoryWriter, as_saved, load_trajectory
-from ..trajectory import Recorder, Trajectory
+from ..checks import check_count, check_real
+from ..errors import IntegrationError
+from ..io import TrajectoryWriter, as_saved, load_trajectory, read_checkpoint
+from ..runs import Run
+from ..trajectory import Trajectory
 from .data import TeacherStudent
 from .operators import FeatureOperator
 from .regularizers import Regularizer, regularizer
@@ -178,8 +181,12 @@ class VarPro:
 
     def __init__(self, problem: TeacherStudent, lam: float, reg: str | Regularizer = "f_b",
                  *, tol: float = 1e-10, r: float = 2.0):
+        lam = check_real(lam, "lam")
         if not np.isfinite(lam) or lam <= 0:
             raise ValueError(f"lambda must be > 0, got {lam}")
+        tol = check_real(tol, "tol")
+        if not 0 < tol < 1:
+            raise ValueError(f"tol (relative residual of the projection) must be in (0, 1), got {tol}")
         self.problem = problem
         self.lam = float(lam)
         self.reg = reg if isinstance(reg, Regularizer) else regularizer(reg, r)
@@ -212,19 +219,24 @@ class VarPro:
 
 
 def _check_particles(problem: TeacherStudent, omega0) -> np.ndarray:
-    omega0 = np.array(omega0, dtype=float)
+    if np.ndim(omega0) == 0:
+        raise ValueError(f"omega0 must be an array of M particle positions, got the scalar {omega0!r}")
+    try:
+        omega0 = np.array(omega0, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError("omega0 must be an array of numbers (particle positions)") from None
     dim = problem.feature.dim
     expected = (omega0.shape[0],) if dim == 1 else (omega0.shape[0], dim)
-    if omega0.ndim == 0 or omega0.shape != expected or omega0.shape[0] < 1:
-        raise ValueError(f"particles must have shape (M,) or (M, {dim}) for this feature map, "
+    if omega0.shape != expected or omega0.shape[0] < 1:
+        raise ValueError(f"omega0: particles must have shape (M,) or (M, {dim}) for this feature map, "
                          f"got {omega0.shape}")
     if not np.all(np.isfinite(omega0)):
-        raise ValueError("particle positions must be finite")
+        raise ValueError("omega0: particle positions must be finite")
     return problem.domain.wrap(omega0)
 
 
-def _resume_point(store, model: str, params: dict, problem: TeacherStudent):
-    """The saved run to continue in ``store``, checked to be the same problem and parameters."""
+def _resume_point(store, model: str, params: dict, problem: TeacherStudent, omega0: np.ndarray):
+    """The saved run to continue in ``store``, checked to be the same problem, start and parameters."""
     previous = load_trajectory(store)
     theirs = {k: v for k, v in previous.params.items() if k != "steps"}
     ours = {k: v for k, v in as_saved(params).items() if k != "steps"}
@@ -239,121 +251,223 @@ def _resume_point(store, model: str, params: dict, problem: TeacherStudent):
     for name, same in (("x", same_x), ("y", same_y)):
         if not same:
             raise ValueError(f"cannot resume {str(store)!r}: it was run on other data ({name} differs)")
+    # files written before the start was stored: the first saved output is the start
+    saved_start = previous.static.get("omega0", previous.data["positions"][0]
+                                      if previous.t.size and previous.t[0] == 0 else None)
+    if saved_start is not None and not np.array_equal(saved_start, omega0):
+        raise ValueError(f"cannot resume {str(store)!r}: it started from other particles (omega0 differs)")
     if previous.t.size == 0:
         return None
     return previous
 
 
-def _run(problem, omega0, steps, save_every, tau, store, progress, params, advance, model,
-         projection: Projection | None = None, resume: bool = False):
-    omega, u = _check_particles(problem, omega0), None
-    if steps < 0 or save_every < 1:
-        raise ValueError("steps must be >= 0 and save_every >= 1")
-    if not np.isfinite(tau) or tau <= 0:
-        raise ValueError(f"tau must be > 0, got {tau}")
-    first, writer, recorder = 0, None, Recorder()
-    previous = _resume_point(store, model, params, problem) if resume and store and Path(store).exists() else None
+@dataclass
+class _Stepper:
+    """How one particle method moves: ``advance`` yields ``(step, state)`` for steps first..last.
+
+    ``checkpoint`` returns what the next step needs beyond the recorded state (VarPro: the
+    warm start of its projection), and ``restore`` takes it back, so that a resumed run
+    continues bit for bit where the interrupted one stopped.
+    """
+
+    advance: Callable
+    checkpoint: Callable[[], dict] = lambda: {}
+    restore: Callable[[dict], None] = lambda saved: None
+    stats: Callable[[], dict] = lambda: {}
+
+
+def _check_step(k: int, tau: float, state: VarProState) -> None:
+    """Refuse a step whose particles, weights or risk are not finite (a run gone unstable)."""
+    for name, value in (("positions", state.omega), ("outer weights u", state.u),
+                        ("velocity", state.velocity), ("risk", state.risk)):
+        if not np.all(np.isfinite(value)):
+            raise IntegrationError(f"non-finite {name} at t = {k * tau:.6g} (step {k}): the run is "
+                                   "unstable or the projection broke down (check tau, eta and lam)",
+                                   t=k * tau)
+
+
+def _run(problem, omega0, *, steps, save_every, tau, store, overwrite, progress, params, stepper,
+         model, resume: bool = False, desc: str = "") -> Trajectory:
+    """Run a particle method through :class:`pdeflow.runs.Run`, resuming from ``store`` if asked."""
+    first, omega, u, writer, previous = 0, omega0, None, None, None
+    if resume and store is not None and Path(store).exists():
+        previous = _resume_point(store, model, params, problem, omega0)
     if previous is not None:
-        # Continue from the last saved output: VarPro's state is ω (u only warm-starts the
-        # projection); two-timescale GD's state is (ω, u), and both were saved there.
+        # Continue from the last saved output: its (ω, u) are the state; the checkpoint (if
+        # it belongs to that output) restores the projection's warm start as well.
         first = int(round(previous.t[-1] / tau))
         if first > steps:
             raise ValueError(f"cannot resume {str(store)!r} to {steps} steps: it has already run {first}")
         if first == steps and previous.status == "complete":
-            if progress is not None:
-                progress.close()
             return previous
         omega, u = previous.positions[-1], previous.u[-1]
-        recorder.times = list(previous.t)
-        recorder.series = {k: list(v) for k, v in previous.data.items()}
+        saved = read_checkpoint(store)
+        if saved.pop("step", None) == first:
+            stepper.restore(saved)
         writer = TrajectoryWriter.reopen(store)
-    elif store is not None:
-        writer = TrajectoryWriter(store, model=model, domain=problem.domain, params=params,
-                                  static={"x": problem.x, "y": problem.y, "teacher": problem.teacher})
-    recorder.writer = writer
-    status, stats = "failed", {}
-    start = time.perf_counter()
-    if progress is not None:
-        progress.update(first)
-    try:
-        for k, (state, u) in enumerate(advance(omega, u, steps - first), start=first):
-            if (k % save_every == 0 or k == steps) and (k > first or previous is None):
-                recorder.append(k * tau, positions=state.omega, u=u, risk=state.risk,
-                                residual=state.residual)
-            if progress is not None:
-                progress.update(1)
-        status = "complete"
-    except KeyboardInterrupt:
-        status = "interrupted"
-        raise
-    finally:
-        if progress is not None:
-            progress.close()
-        stats = {"wall_time": time.perf_counter() - start, "steps": steps, "resumed_at_step": first}
-        if projection is not None:
-            stats["factorizations"] = projection.factorizations
-        recorder.close(status, stats)
-    return recorder.trajectory(domain=problem.domain, model=model, params=params, status=status,
-                               stats=stats, static={"teacher": problem.teacher})
+    static = {"x": problem.x, "y": problem.y, "teacher": problem.teacher, "omega0": omega0}
+    bar = tqdm(total=steps + 1, initial=first, desc=desc, leave=False, disable=not progress)
+    with Run(store, model=model, domain=problem.domain, params=params, static=static, writer=writer,
+             overwrite=overwrite) as run:
+        if previous is not None:
+            run.restore(previous)
+        run.stats.update(steps=steps, resumed_at_step=first)
+        k = first
+        try:
+            for k, state in stepper.advance(omega, u, first, steps):
+                _check_step(k, tau, state)
+                if (k % save_every == 0 or k == steps) and (k > first or previous is None):
+                    run.record(k * tau, positions=state.omega, u=state.u, risk=state.risk,
+                               residual=state.residual)
+                    if run.recorder.writer is not None:
+                        run.recorder.writer.write_checkpoint(k, stepper.checkpoint())
+                bar.update(1)
+        except RuntimeError as err:   # the projection failed: name the time, keep the outputs
+            if isinstance(err, IntegrationError):
+                raise
+            raise IntegrationError(f"{err} at t = {(k + 1) * tau:.6g} (step {k + 1})",
+                                   t=(k + 1) * tau) from err
+        finally:
+            bar.close()
+            run.stats.update(stepper.stats())
+    return run.trajectory()
+
+
+def _check_run_args(steps, save_every, tau) -> tuple[int, int, float]:
+    steps = check_count(steps, "steps", minimum=0)
+    save_every = check_count(save_every, "save_every", minimum=1)
+    tau = check_real(tau, "tau")
+    if not np.isfinite(tau) or tau <= 0:
+        raise ValueError(f"tau must be > 0, got {tau}")
+    return steps, save_every, tau
 
 
 def run_varpro(problem: TeacherStudent, omega0, *, lam: float, reg: str = "f_b", r: float = 2.0,
                tau: float = 2.0**-10, steps: int, save_every: int = 1, tol: float = 1e-10,
-               store: str | os.PathLike | None = None, progress: bool = False,
-               resume: bool = False) -> Trajectory:
-    """VarPro gradient descent ωᵢ ← ωᵢ + τuᵢ∇h(ωᵢ) (eq. III.42) from ``omega0``.
+               store: str | os.PathLike | None = None, overwrite: bool = False,
+               progress: bool = False, resume: bool = False) -> Trajectory:
+    """VarPro gradient descent ωᵢ ← ωᵢ + τuᵢ∇h(ωᵢ) (SPEC §3, eq. III.42) from ``omega0``.
 
-    Records, every ``save_every`` steps, time kτ, ``positions``, outer weights ``u``,
-    reduced ``risk`` and the projection ``residual``; ``store`` streams them to HDF5.
-    With ``resume=True`` and an existing ``store`` of the same problem and parameters,
-    the run continues from the last output saved there (up to ``steps``) instead of
-    starting over.
+    Parameters
+    ----------
+    problem : TeacherStudent
+        Data, labels and feature map (:func:`make_teacher_student`).
+    omega0 : ndarray, shape (M,) on the circle or (M, d)
+        Initial particle positions.
+    lam : float
+        Ridge regularisation λ > 0.
+    reg : {"f_b", "f_u", "f_r"}
+        Regularisation f of the outer weights; ``r`` is the exponent of f_r.
+    tau : float
+        Step size; step k is time kτ.
+    steps : int
+        Number of steps.
+    save_every : int
+        Record every ``save_every`` steps (and the last).
+    tol : float
+        Relative residual of each projection, in (0, 1).
+    store : path, optional
+        HDF5 file written as the run goes; ``overwrite`` replaces an earlier pdeflow run there.
+    progress : bool
+        Progress bar.
+    resume : bool
+        With an existing ``store`` of the same problem, start and parameters, continue from
+        the last output saved there (up to ``steps``) instead of starting over.  The
+        projection's warm start is saved with every output, so a resumed run is the
+        uninterrupted one bit for bit.
+
+    Returns
+    -------
+    Trajectory
+        ``t`` (T,), ``positions`` (T, M[, d]), outer weights ``u`` (T, M), reduced ``risk``
+        (T,) and the projection ``residual`` (T,).
+
+    Raises
+    ------
+    ValueError
+        Bad input, before any work or file.
+    IntegrationError
+        Non-finite positions, weights or risk (outputs so far kept, status ``failed: …``).
     """
     varpro = VarPro(problem, lam, reg, tol=tol, r=r)
-    params = {"lam": lam, "reg": varpro.reg.name, "r": r, "tau": tau, "steps": steps, "tol": tol,
-              "gamma": problem.gamma, "M": int(np.shape(omega0)[0]), "N": int(problem.x.shape[0])}
+    steps, save_every, tau = _check_run_args(steps, save_every, tau)
+    omega0 = _check_particles(problem, omega0)
+    params = {"lam": varpro.lam, "reg": varpro.reg.name, "r": float(r), "tau": tau, "steps": steps,
+              "tol": float(tol), "gamma": problem.gamma, "M": int(omega0.shape[0]),
+              "N": int(problem.x.shape[0])}
+    projection = varpro.projection
+    restored: dict = {}
 
-    def advance(omega, u, n_steps):
-        for k in range(n_steps + 1):
-            state = varpro.state(omega, u)
-            u = state.u
-            yield state, u
-            if k < n_steps:
-                omega = problem.domain.wrap(omega + tau * state.velocity)
+    def advance(omega, u, first, last):
+        for k in range(first, last + 1):
+            if k == first and u is not None:
+                # resumed: (ω, u) of this step are saved; projecting again would move u
+                # within the tolerance and the run would no longer be the uninterrupted one
+                op = varpro.operator_at(omega)
+                if "u_before" in restored:
+                    projection._previous = (restored["u_before"], u)
+            else:
+                op, u = varpro._fields(omega, u)
+            _, velocity, risk = varpro.potential_terms(op, u)
+            yield k, VarProState(omega, u, velocity, risk, projection.residual)
+            if k < last:
+                omega = problem.domain.wrap(omega + tau * velocity)
 
-    bar = tqdm(total=steps + 1, desc="VarPro", leave=False) if progress else None
-    return _run(problem, omega0, steps, save_every, tau, store, bar, params, advance, "varpro",
-                varpro.projection, resume)
+    def checkpoint():
+        before, _ = projection._previous
+        return {"u_before": before, "preconditioner": projection._inverse}
+
+    def restore(saved):
+        if "u_before" in saved and "preconditioner" in saved:
+            projection._inverse = np.asarray(saved["preconditioner"], dtype=np.float32)
+            restored["u_before"] = np.asarray(saved["u_before"], dtype=float)
+
+    stepper = _Stepper(advance, checkpoint, restore,
+                       lambda: {"factorizations": projection.factorizations})
+    return _run(problem, omega0, steps=steps, save_every=save_every, tau=tau, store=store,
+                overwrite=overwrite, progress=progress, params=params, stepper=stepper,
+                model="varpro", resume=resume, desc="VarPro")
 
 
 def run_two_timescale(problem: TeacherStudent, omega0, *, lam: float, reg: str = "f_u",
-                      tau: float = 2.0**-10, eta: float | None = None, steps: int,
+                      r: float = 2.0, tau: float = 2.0**-10, eta: float | None = None, steps: int,
                       save_every: int = 1, store: str | os.PathLike | None = None,
-                      progress: bool = False, resume: bool = False) -> Trajectory:
-    """Two-timescale gradient descent on R̂/λ (eq. III.44), η = λM by default, u⁰ = projection at ω⁰.
+                      overwrite: bool = False, progress: bool = False,
+                      resume: bool = False) -> Trajectory:
+    """Two-timescale gradient descent on R̂/λ (SPEC §3, eq. III.44), η = λM by default.
 
-    ωᵢ ← ωᵢ − Mτ∇_{ωᵢ}(R̂/λ) = ωᵢ + τuᵢ∇h(ωᵢ) and uᵢ ← uᵢ − η∇_{uᵢ}(R̂/λ) = uᵢ − (η/M)(f′(uᵢ) − h(ωᵢ)).
+    ωᵢ ← ωᵢ − Mτ∇_{ωᵢ}(R̂/λ) = ωᵢ + τuᵢ∇h(ωᵢ) and uᵢ ← uᵢ − η∇_{uᵢ}(R̂/λ) = uᵢ − (η/M)(f′(uᵢ) − h(ωᵢ)),
+    starting from u⁰ = the exact projection at ω⁰.  Parameters, returns and errors as
+    :func:`run_varpro` (``residual`` is NaN: nothing is projected after the start), plus
+    ``eta`` > 0, the outer-weight step.  The state (ω, u) is saved exactly, so a resumed run
+    is the uninterrupted one bit for bit.
     """
-    varpro = VarPro(problem, lam, reg)
-    m = int(np.shape(omega0)[0])
-    eta = lam * m if eta is None else float(eta)
-    params = {"lam": lam, "reg": varpro.reg.name, "tau": tau, "eta": eta, "steps": steps,
-              "gamma": problem.gamma, "M": m, "N": int(problem.x.shape[0])}
+    varpro = VarPro(problem, lam, reg, r=r)
+    steps, save_every, tau = _check_run_args(steps, save_every, tau)
+    omega0 = _check_particles(problem, omega0)
+    m = int(omega0.shape[0])
+    eta = varpro.lam * m if eta is None else check_real(eta, "eta")
+    if not np.isfinite(eta) or eta <= 0:
+        raise ValueError(f"eta must be > 0, got {eta}")
+    params = {"lam": varpro.lam, "reg": varpro.reg.name, "r": float(r), "tau": tau, "eta": eta,
+              "steps": steps, "gamma": problem.gamma, "M": m, "N": int(problem.x.shape[0])}
+    if varpro.reg.name != "f_r":
+        del params["r"]   # as files written before f_r was accepted here, so they still resume
     p = problem
 
-    def advance(omega, u, n_steps):
+    def advance(omega, u, first, last):
         if u is None:
             op, u = varpro._fields(omega)
         else:
             op = varpro.operator_at(omega)
-        for k in range(n_steps + 1):
+        for k in range(first, last + 1):
             h, velocity, risk = varpro.potential_terms(op, u)
-            yield VarProState(omega, u, velocity, risk, np.nan), u
-            if k < n_steps:
+            yield k, VarProState(omega, u, velocity, risk, np.nan)
+            if k < last:
                 u = u - eta / m * (varpro.reg.df(u) - h)
                 omega = p.domain.wrap(omega + tau * velocity)
                 op = varpro.operator_at(omega)
 
-    bar = tqdm(total=steps + 1, desc="two-timescale", leave=False) if progress else None
-    return _run(problem, omega0, steps, save_every, tau, store, bar, params, advance, "two_timescale",
-                resume=resume)
+    return _run(problem, omega0, steps=steps, save_every=save_every, tau=tau, store=store,
+                overwrite=overwrite, progress=progress, params=params, stepper=_Stepper(advance),
+                model="two_timescale", resume=resume, desc="two-timescale")

@@ -1,0 +1,114 @@
+"""The grid-model contract and the one driver: any OdeSolver, guarded steps, one lifecycle."""
+
+import h5py
+import numpy as np
+import pytest
+from scipy.integrate import RK45
+
+import pdeflow as pf
+from pdeflow.integrators import jacobian_options, register_method, METHODS
+from tests.conftest import smooth_positive
+
+
+class Relaxation(pf.GridModel):
+    """dρ/dt = k(ρ̄ − ρ): each cell relaxes to the mean; exact solution in closed form."""
+
+    name = "relaxation"
+    mass_rtol = None
+
+    def __init__(self, domain, k=1.0):
+        self.domain, self.k = domain, k
+
+    def rhs(self, t, y):
+        return self.k * (y.mean() - y)
+
+    def diagnostics(self, rho):
+        return {"mass": self.mass(rho), "spread": float(rho.max() - rho.min())}
+
+
+def test_a_new_model_runs_through_the_driver_with_any_scipy_solver(tmp_path):
+    d = pf.Circle(16)
+    rho0 = smooth_positive(d)
+    model = Relaxation(d, k=2.0)
+    t = np.linspace(0, 1, 5)
+    exact = rho0.mean() + np.exp(-2.0 * t)[:, None] * (rho0 - rho0.mean())
+    for method in ["RK45", "DOP853", RK45, "BDF", "LSODA"]:
+        traj = pf.solve(model, rho0, t, method=method, rtol=1e-10, atol=1e-12,
+                        store=tmp_path / f"{getattr(method, '__name__', method)}.h5")
+        np.testing.assert_allclose(traj.rho, exact, rtol=0, atol=1e-8)
+        assert traj.status == "complete" and traj.model == "relaxation"
+        assert traj.spread.shape == (5,) and traj.stats["nsteps"] > 0
+        back = pf.load_trajectory(tmp_path / f"{getattr(method, '__name__', method)}.h5")
+        assert back.status == "complete" and back.params["method"] == getattr(method, "__name__", method)
+
+
+def test_jacobian_follows_structure_not_solver_names():
+    ufd = pf.UltraFastDiffusion(pf.Circle(8), np.ones(8))
+    relax = Relaxation(pf.Circle(8))
+    assert set(jacobian_options(METHODS["LSODA"], ufd)) == {"jac", "lband", "uband"}
+    assert jacobian_options(METHODS["BDF"], ufd)["jac"] == ufd.jac_sparse
+    assert jacobian_options(METHODS["RK45"], ufd) == {}
+    assert jacobian_options(METHODS["LSODA"], relax) == {} == jacobian_options(METHODS["Radau"], relax)
+
+    class MyRK(RK45):
+        pass
+
+    register_method("myrk", MyRK)
+    try:
+        traj = pf.solve(relax, smooth_positive(pf.Circle(8)), [0, 0.5], method="myrk")
+        assert traj.stats["method"] == "myrk"
+    finally:
+        del METHODS["myrk"]
+    with pytest.raises(ValueError, match="unknown method 'nope'"):
+        pf.solve(relax, np.ones(8), [0, 1], method="nope")
+    with pytest.raises(ValueError, match="OdeSolver subclass"):
+        register_method("bad", dict)
+
+
+@pytest.mark.parametrize("kwargs", [dict(t_eval=[0, 1e-300], coef=0.5),   # step size underflows
+                                    dict(t_eval=[0, 1.0], coef=1e300)])    # rhs overflows
+def test_runs_that_cannot_advance_fail_instead_of_hanging(tmp_path, kwargs):
+    d = pf.Circle(64)
+    with pytest.raises(pf.IntegrationError, match="no progress|non-finite"):
+        pf.solve_ufd(d, pf.teacher_density(d, 100), r=2, store=tmp_path / "run.h5", **kwargs)
+    back = pf.load_trajectory(tmp_path / "run.h5")
+    assert back.status.startswith("failed: ") and back.t.tolist() == [0.0]   # the start is kept
+
+
+def test_a_run_that_loses_mass_fails_loudly():
+    d = pf.Circle(64)
+    # coef = 1e20: the steps are so stiff that LSODA's Newton solves drift the mass by ~1e-10
+    try:
+        traj = pf.solve_ufd(d, pf.teacher_density(d, 100), r=2, coef=1e20, t_eval=[0, 1])
+    except pf.IntegrationError as err:
+        assert "mass drifted" in str(err)
+    else:
+        assert abs(traj.mass[-1] - traj.mass[0]) <= 1e-10
+
+
+def test_interrupt_keeps_outputs_and_says_interrupted(tmp_path):
+    d = pf.Circle(16)
+
+    class Interrupted(Relaxation):
+        def diagnostics(self, rho):
+            if self.calls == 2:
+                raise KeyboardInterrupt
+            self.calls += 1
+            return super().diagnostics(rho)
+
+    model = Interrupted(d)
+    model.calls = 0
+    with pytest.raises(KeyboardInterrupt):
+        pf.solve(model, smooth_positive(d), np.linspace(0, 1, 5), store=tmp_path / "run.h5")
+    back = pf.load_trajectory(tmp_path / "run.h5")
+    assert back.status == "interrupted" and back.t.size == 2
+    with h5py.File(tmp_path / "run.h5") as f:
+        assert "nfev" in f.attrs["stats"]
+
+
+def test_times_must_be_an_array():
+    d = pf.Circle(8)
+    with pytest.raises(ValueError, match="t_eval must be an array"):
+        pf.solve_ufd(d, np.ones(8), t_eval=(t for t in [0, 1]))
+    with pytest.raises(ValueError, match="t_eval must be an array of numbers"):
+        pf.solve_ufd(d, np.ones(8), t_eval=["a", "b"])
