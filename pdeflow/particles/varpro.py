@@ -312,7 +312,7 @@ def _run(problem, omega0, *, steps, save_every, tau, store, overwrite, progress,
         if previous is not None:
             run.restore(previous)
         run.stats.update(steps=steps, resumed_at_step=first)
-        k = first
+        k = first - 1   # the last step completed
         try:
             for k, state in stepper.advance(omega, u, first, steps):
                 _check_step(k, tau, state)
