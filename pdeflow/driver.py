@@ -48,7 +48,7 @@ def solve(model: GridModel, rho0: np.ndarray, t_eval, *, method=None, rtol: floa
     Returns
     -------
     Trajectory
-        ``t`` (T,), ``rho`` (T, *grid shape), the model's diagnostics (T,) each, and the
+        ``t`` (T,), ``rho`` ``(T, *grid shape)``, the model's diagnostics (T,) each, and the
         solver's work counters in ``stats``.
 
     Raises
