@@ -89,3 +89,132 @@ def test_evaluate_refuses_non_numbers(field):
     with pytest.raises(ValueError, match="weight") as err:
         pf.Circle(8).evaluate(field, "weight")
     _one_line(err)
+
+
+# ---- metrics --------------------------------------------------------------------------------
+
+from pdeflow.metrics import chi2, grid_points, mmd, smooth_particles, wasserstein_circle, wasserstein_interval  # noqa: E402
+
+DOMAINS = {"circle": pf.Circle(16), "interval": pf.Interval(0, 1, 16), "torus": pf.Torus((6, 6)),
+           "box": pf.Box((0, 1), (0, 1), (6, 6))}
+
+
+def _points(domain, n=5, seed=0):
+    rng = np.random.default_rng(seed)
+    pts = np.column_stack([rng.uniform(lo, hi, n) for lo, hi in zip(domain.lower, domain.upper)])
+    return pts[:, 0] if domain.ndim == 1 else pts
+
+
+@pytest.mark.parametrize("name", sorted(DOMAINS))
+@pytest.mark.parametrize("bad", ["nan", "inf"])
+def test_mmd_refuses_non_finite_points_and_weights(name, bad):
+    d = DOMAINS[name]
+    x, y = _points(d), _points(d, seed=1)
+    x_bad = x.copy()
+    x_bad[2] = float(bad)
+    with pytest.raises(ValueError, match=r"^x must be finite") as err:
+        mmd(x_bad, y, d)
+    _one_line(err)
+    w = np.ones(len(y))
+    w[1] = float(bad)
+    with pytest.raises(ValueError, match=r"^y_weights must be finite"):
+        mmd(x, y, d, y_weights=w)
+
+
+@pytest.mark.parametrize("weights, match", [
+    ([1.0, -1.0, 1.0, 1.0, 1.0], "non-negative"),
+    ([0.0] * 5, "all zero"),
+    ([1.0, 1.0], "shape"),
+    ([1 + 1j] * 5, "real"),
+])
+def test_mmd_refuses_bad_weights(weights, match):
+    d = DOMAINS["circle"]
+    with pytest.raises(ValueError, match=f"x_weights.*{match}"):
+        mmd(_points(d), _points(d, seed=1), d, x_weights=weights)
+
+
+@pytest.mark.parametrize("name", sorted(DOMAINS))
+def test_mmd_with_huge_finite_weights_is_the_normalised_value(name):
+    """Weights of 1e308 summed to inf and normalised to zeros: mmd returned 0.0."""
+    d = DOMAINS[name]
+    x, y = _points(d), _points(d, seed=1)
+    expected = mmd(x, y, d)
+    assert expected > 0
+    huge = np.full(len(x), 1e308)
+    assert mmd(x, y, d, x_weights=huge, y_weights=huge) == pytest.approx(expected, rel=1e-12)
+
+
+def test_mmd_refuses_empty_and_misshaped_points():
+    d = DOMAINS["torus"]
+    with pytest.raises(ValueError, match=r"x must have shape \(n, 2\)"):
+        mmd(np.zeros((0, 2)), _points(d), d)
+    with pytest.raises(ValueError, match=r"y must have shape \(n, 2\)"):
+        mmd(_points(d), np.zeros((4, 3)), d)
+
+
+@pytest.mark.parametrize("w", [wasserstein_circle, wasserstein_interval])
+def test_wasserstein_refuses_bad_points_weights_and_orders(w):
+    x, y = np.array([0.1, 0.5, 0.7]), np.array([0.2, 0.3])
+    with pytest.raises(ValueError, match="^x must be finite"):
+        w(np.array([0.1, np.nan, 0.7]), y)
+    with pytest.raises(ValueError, match="^y must be finite"):
+        w(x, np.array([np.inf, 0.3]))
+    with pytest.raises(ValueError, match="^x_weights must be finite"):
+        w(x, y, x_weights=[1.0, np.nan, 1.0])
+    with pytest.raises(ValueError, match="^y_weights must be non-negative"):
+        w(x, y, y_weights=[1.0, -0.5])
+    with pytest.raises(ValueError, match="^y_weights are all zero"):
+        w(x, y, y_weights=[0.0, 0.0])
+    with pytest.raises(ValueError, match="^x must have shape"):
+        w(np.array([]), y)
+    for p in (0, -1, np.nan, True):   # p = 0 was a ZeroDivisionError
+        with pytest.raises(ValueError, match="^p must be"):
+            w(x, y, p=p)
+
+
+def test_wasserstein_orders_each_function_supports():
+    x, y = np.array([0.1, 0.5, 0.7]), np.array([0.2, 0.3])
+    with pytest.raises(ValueError, match=r"p must be one of \[1, 2\], got 3"):
+        wasserstein_circle(x, y, p=3)
+    # the interval takes any p >= 1: W_p of two Diracs is their distance
+    assert wasserstein_interval([0.0], [0.25], p=3.5) == pytest.approx(0.25)
+    assert wasserstein_circle(x, y, p=1.0) == wasserstein_circle(x, y, p=1)
+
+
+@pytest.mark.parametrize("target, density, match", [
+    (np.full(8, np.nan), np.ones(8), "^target must be finite"),
+    (-np.ones(8), np.ones(8), "^target must be non-negative"),
+    (np.ones(8), np.full(8, np.nan), "^density must be finite"),
+    (np.ones(8), -np.ones(8), "^density must be strictly positive"),
+])
+def test_chi2_refuses_nan_and_negative_densities(target, density, match):
+    """A NaN density passed min() <= 0 and chi2 returned nan."""
+    with pytest.raises(ValueError, match=match):
+        chi2(target, density, pf.Circle(8))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(sigma=0.0), "^sigma must be a positive"),
+    (dict(sigma=-0.1), "^sigma must be a positive"),
+    (dict(sigma=np.nan), "^sigma must be a positive"),
+    (dict(points=np.array([0.1, np.nan])), "^points must be finite"),
+    (dict(points=np.array([])), "^points must have shape"),
+    (dict(weights=[1.0, -1.0]), "^weights must be non-negative"),
+    (dict(weights=[0.0, 0.0]), "^weights are all zero"),
+    (dict(weights=[1.0, np.inf]), "^weights must be finite"),
+])
+def test_smooth_particles_refuses_bad_input(kwargs, match):
+    args = dict(points=np.array([0.1, 0.2]), domain=pf.Circle(16), sigma=0.04, weights=None)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        smooth_particles(**args)
+
+
+@pytest.mark.parametrize("density, match", [
+    (np.full(8, np.nan), "^density must be finite"),
+    (-np.ones(8), "^density must be non-negative"),
+    (np.ones(7), "^density has shape"),
+])
+def test_grid_points_refuses_bad_densities(density, match):
+    with pytest.raises(ValueError, match=match):
+        grid_points(pf.Circle(8), density)
