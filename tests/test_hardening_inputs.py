@@ -218,3 +218,45 @@ def test_smooth_particles_refuses_bad_input(kwargs, match):
 def test_grid_points_refuses_bad_densities(density, match):
     with pytest.raises(ValueError, match=match):
         grid_points(pf.Circle(8), density)
+
+
+# ---- teacher and teacher-student data ---------------------------------------------------------
+
+from pdeflow.particles import make_teacher_student  # noqa: E402
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(n_data=0), "^n_data must be an integer >= 1"),
+    (dict(n_teacher=0), "^n_teacher must be an integer >= 1"),     # Y was 0/0 = NaN
+    (dict(n_data=10.5), "^n_data must be an integer"),
+    (dict(n_teacher=7.9), "^n_teacher must be an integer"),
+    (dict(n_data=True), "^n_data must be an integer"),
+    (dict(gamma=-1.0), "^gamma must be"),
+    (dict(gamma=np.nan), "^gamma must be"),
+    (dict(gamma="big"), "^gamma must be a real number"),
+])
+def test_make_teacher_student_refuses_bad_counts_and_gamma(kwargs, match):
+    args = dict(domain=pf.Circle(8), gamma=10.0, n_data=10, n_teacher=10, rng=0)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match) as err:
+        make_teacher_student(**args)
+    _one_line(err)
+
+
+def test_make_teacher_student_keeps_gamma_inf_and_integral_floats():
+    problem = make_teacher_student(pf.Torus((8, 8)), np.inf, n_data=10.0, n_teacher=4, rng=0)
+    assert problem.x.shape == (10, 2) and np.all(np.isfinite(problem.y))
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: pf.sample_teacher(pf.Circle(8), 10.0, 2.5), "^size must be an integer"),
+    (lambda: pf.sample_teacher(pf.Circle(8), 10.0, -1), "^size must be an integer >= 0"),
+    (lambda: pf.sample_teacher(pf.Circle(8), "x", 3), "^gamma must be a real number"),
+    (lambda: pf.sample_teacher(pf.Circle(8), -2.0, 3), "^gamma must be"),
+    (lambda: pf.teacher_density(pf.Circle(8), None), "^gamma must be a real number"),
+    (lambda: pf.teacher_density(pf.Circle(8), True), "^gamma must be a real number"),
+])
+def test_teacher_refuses_bad_gamma_and_sizes(call, match):
+    with pytest.raises(ValueError, match=match) as err:
+        call()
+    _one_line(err)
