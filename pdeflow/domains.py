@@ -8,12 +8,89 @@ an array of *cell averages* of shape ``domain.shape``; its mass is
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 __all__ = ["Domain", "Circle", "Torus", "Interval", "Box"]
+
+
+def as_count(value: Any, name: str, minimum: int = 0) -> int:
+    """``value`` as an ``int`` count of at least ``minimum``, or a one-line ``ValueError`` naming ``name``.
+
+    Integers (Python or numpy) and integral floats such as ``1024.0`` are counts; a
+    non-integral float is refused rather than rounded, and so is a bool, which numpy and
+    Python would otherwise quietly treat as 0 or 1.
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be an integer, got the boolean {value!r}")
+    if isinstance(value, numbers.Integral):
+        count = int(value)
+    elif isinstance(value, numbers.Real) and math.isfinite(value) and float(value).is_integer():
+        count = int(value)
+    else:
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if count < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {count}")
+    return count
+
+
+def as_real(value: Any, name: str) -> float:
+    """``value`` as a ``float``, or a one-line ``ValueError`` naming ``name`` (bools and complex refused).
+
+    Finiteness is left to the caller: some quantities (γ = ∞) may be infinite.
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    return float(value)
+
+
+def _infer_kind(periodic: tuple[bool, ...]) -> str | None:
+    """The kind of a domain built without one: all periodic is a torus, all closed an interval or box."""
+    if all(periodic):
+        return "torus"
+    if not any(periodic):
+        return "interval" if len(periodic) == 1 else "box"
+    return None
+
+
+def _check_circle(d: "Domain") -> str | None:
+    if d.ndim != 1 or not d.periodic[0]:
+        return "one periodic axis"
+    if d.lower[0] != 0.0 or not math.isclose(d.upper[0], 2 * np.pi, rel_tol=1e-12):
+        return "the axis [0, 2π)"
+    return None
+
+
+def _check_torus(d: "Domain") -> str | None:
+    if not all(d.periodic):
+        return "every axis periodic"
+    if not all(math.isclose(L, d.lengths[0], rel_tol=1e-12) for L in d.lengths):
+        # the torus metrics and the teacher use one period for every axis
+        return "the same period on every axis"
+    return None
+
+
+def _check_interval(d: "Domain") -> str | None:
+    return "one closed (non-periodic) axis" if d.ndim != 1 or d.periodic[0] else None
+
+
+def _check_box(d: "Domain") -> str | None:
+    return "two closed (non-periodic) axes" if d.ndim != 2 or any(d.periodic) else None
+
+
+# What each kind of domain is; metrics, teachers and plots rely on the kind, so it must
+# match the geometry (a "circle" on [0, 1] would get the circle's teacher and distances).
+KIND_CHECKS: dict[str, Callable[["Domain"], str | None]] = {
+    "circle": _check_circle, "torus": _check_torus, "interval": _check_interval, "box": _check_box,
+}
 
 
 @dataclass(frozen=True)
@@ -28,20 +105,46 @@ class Domain:
     upper: tuple[float, ...]
     shape: tuple[int, ...]
     periodic: tuple[bool, ...]
-    kind: str = "box"
+    kind: str | None = None
 
     def __post_init__(self) -> None:
-        dims = {len(self.lower), len(self.upper), len(self.shape), len(self.periodic)}
-        if len(dims) != 1:
+        fields = {}
+        for name in ("lower", "upper", "shape", "periodic"):
+            value = getattr(self, name)
+            if isinstance(value, (str, bytes)) or np.ndim(value) != 1:
+                raise ValueError(f"Domain {name} must be a sequence with one entry per axis, got {value!r}")
+            fields[name] = tuple(value)
+        if len({len(v) for v in fields.values()}) != 1:
             raise ValueError("lower, upper, shape and periodic must have one entry per axis")
-        if self.ndim not in (1, 2):
-            raise ValueError(f"only 1-D and 2-D domains are supported, got {self.ndim}-D")
-        for n in self.shape:
-            if int(n) != n or n < 3:
-                raise ValueError(f"each axis needs an integer number of cells >= 3, got {n}")
+        if len(fields["shape"]) not in (1, 2):
+            raise ValueError(f"only 1-D and 2-D domains are supported, got {len(fields['shape'])}-D")
+        # normalise once, so equal domains compare equal whatever number types built them
+        set_ = object.__setattr__
+        set_(self, "shape", tuple(as_count(n, f"shape[{d}] (cells on axis {d})", minimum=3)
+                                  for d, n in enumerate(fields["shape"])))
+        set_(self, "lower", tuple(as_real(v, f"lower[{d}]") for d, v in enumerate(fields["lower"])))
+        set_(self, "upper", tuple(as_real(v, f"upper[{d}]") for d, v in enumerate(fields["upper"])))
+        for d, p in enumerate(fields["periodic"]):
+            if not isinstance(p, (bool, np.bool_)):
+                raise ValueError(f"periodic[{d}] must be True or False, got {p!r}")
+        set_(self, "periodic", tuple(bool(p) for p in fields["periodic"]))
         for lo, hi in zip(self.lower, self.upper):
             if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
                 raise ValueError(f"axis bounds must be finite with upper > lower, got [{lo}, {hi}]")
+        self._check_kind()
+
+    def _check_kind(self) -> None:
+        kind = _infer_kind(self.periodic) if self.kind is None else self.kind
+        if kind is None:
+            raise ValueError("a domain with both periodic and closed axes has no kind; "
+                             f"use one of {sorted(KIND_CHECKS)}")
+        if not isinstance(kind, str) or kind not in KIND_CHECKS:
+            raise ValueError(f"unknown domain kind {kind!r}; use circle, torus, interval or box")
+        needs = KIND_CHECKS[kind](self)
+        if needs is not None:
+            raise ValueError(f"a {kind} domain needs {needs}; got lower={self.lower}, upper={self.upper}, "
+                             f"periodic={self.periodic}")
+        object.__setattr__(self, "kind", kind)
 
     # ---- geometry -------------------------------------------------------
     @property
@@ -102,18 +205,17 @@ class Domain:
         """Return ``field`` as an array of shape ``self.shape``.
 
         A callable is evaluated at the cell centres, ``field(*coordinates)``; a scalar
-        is broadcast.  Shapes are checked, never silently broadcast.
+        is broadcast.  Anything else must have exactly the grid shape: a partial shape
+        such as ``(n_y,)`` on a 2-D grid is refused, not broadcast along whichever axis
+        numpy picks.  Complex or non-numeric values raise ``ValueError`` naming ``name``.
         """
-        if callable(field):
-            values = np.asarray(field(*self.mesh()), dtype=float)
-            if values.shape != self.shape:
-                values = np.broadcast_to(values, self.shape).copy()
-        else:
-            values = np.asarray(field, dtype=float)
-            if values.ndim == 0:
-                values = np.full(self.shape, float(values))
-            elif values.shape != self.shape:
-                raise ValueError(f"{name} has shape {values.shape}, the grid has shape {self.shape}")
+        given = "returned" if callable(field) else "has"
+        values = _real_array(field(*self.mesh()) if callable(field) else field, name)
+        if values.ndim == 0:
+            return np.full(self.shape, float(values))
+        if values.shape != self.shape:
+            raise ValueError(f"{name} {given} shape {values.shape}; expected a scalar or the grid "
+                             f"shape {self.shape}")
         return values
 
     def wrap(self, points: np.ndarray) -> np.ndarray:
@@ -135,9 +237,27 @@ class Domain:
                 "shape": list(self.shape), "periodic": list(self.periodic)}
 
 
+def _real_array(values: Any, name: str) -> np.ndarray:
+    """``values`` as a float array; complex (even with zero imaginary part) and non-numbers refused."""
+    try:
+        array = np.asarray(values)
+    except (TypeError, ValueError) as err:  # e.g. ragged nested lists
+        raise ValueError(f"{name} is not a numeric array ({type(err).__name__} converting it)") from None
+    if array.dtype.kind == "c":
+        raise ValueError(f"{name} is complex-valued; pass its real part explicitly if that is meant")
+    if array.dtype.kind in "iuf":
+        return array.astype(float)
+    if array.dtype.kind == "O":
+        try:
+            return _real_array(array.astype(float), name)
+        except (TypeError, ValueError):
+            pass
+    raise ValueError(f"{name} must be real numbers, got {array.dtype} values")
+
+
 def Circle(n: int) -> Domain:
     """The circle ℝ/2πℤ, angles in [0, 2π), ``n`` cells, periodic (SPEC §1)."""
-    return Domain((0.0,), (2 * np.pi,), (int(n),), (True,), kind="circle")
+    return Domain((0.0,), (2 * np.pi,), (as_count(n, "n", minimum=3),), (True,), kind="circle")
 
 
 def Torus(shape: int | Sequence[int], length: float = 4.0,
@@ -147,29 +267,46 @@ def Torus(shape: int | Sequence[int], length: float = 4.0,
     ``origin`` defaults to ``-L/2``, i.e. coordinates in [−L/2, L/2) as in the
     thesis' torus ℝ²/4ℤ² (SPEC §2).
     """
-    shape = (int(shape),) if np.isscalar(shape) else tuple(int(s) for s in shape)
-    length = float(length)
-    lo = -length / 2 if origin is None else float(origin)
+    if np.ndim(shape) == 0:
+        shape = (as_count(shape, "shape", minimum=3),)
+    else:
+        shape = tuple(as_count(s, f"shape[{d}]", minimum=3) for d, s in enumerate(shape))
+    length = as_real(length, "length")
+    if not (np.isfinite(length) and length > 0):
+        raise ValueError(f"length must be a positive finite number, got {length}")
+    lo = -length / 2 if origin is None else as_real(origin, "origin")
     k = len(shape)
     return Domain((lo,) * k, (lo + length,) * k, shape, (True,) * k, kind="torus")
 
 
 def Interval(a: float, b: float, n: int) -> Domain:
     """The interval [a, b] with ``n`` cells and a no-flux boundary (SPEC §1)."""
-    return Domain((float(a),), (float(b),), (int(n),), (False,), kind="interval")
+    return Domain((as_real(a, "a"),), (as_real(b, "b"),), (as_count(n, "n", minimum=3),), (False,),
+                  kind="interval")
+
+
+def _range(value: Any, name: str) -> tuple[float, float]:
+    """A ``(lower, upper)`` pair: exactly two real entries (a third would be silently ignored)."""
+    if isinstance(value, (str, bytes)) or np.ndim(value) != 1 or len(value) != 2:
+        raise ValueError(f"{name} must be a pair (lower, upper), got {value!r}")
+    return as_real(value[0], f"{name}[0]"), as_real(value[1], f"{name}[1]")
 
 
 def Box(x_range: tuple[float, float], y_range: tuple[float, float],
         shape: Sequence[int]) -> Domain:
     """The rectangle [a₁,b₁]×[a₂,b₂] with ``shape`` cells and a no-flux boundary."""
-    shape = tuple(int(s) for s in shape)
-    if len(shape) != 2:
-        raise ValueError(f"Box needs a 2-D shape, got {shape}")
-    return Domain((float(x_range[0]), float(y_range[0])), (float(x_range[1]), float(y_range[1])),
-                  shape, (False, False), kind="box")
+    if isinstance(shape, (str, bytes)) or np.ndim(shape) != 1 or len(shape) != 2:
+        raise ValueError(f"Box needs a 2-D shape (n_x, n_y), got {shape!r}")
+    shape = tuple(as_count(s, f"shape[{d}]", minimum=3) for d, s in enumerate(shape))
+    (x0, x1), (y0, y1) = _range(x_range, "x_range"), _range(y_range, "y_range")
+    return Domain((x0, y0), (x1, y1), shape, (False, False), kind="box")
 
 
 def domain_from_dict(spec: dict) -> Domain:
-    """Inverse of :meth:`Domain.describe`."""
-    return Domain(tuple(spec["lower"]), tuple(spec["upper"]), tuple(int(s) for s in spec["shape"]),
-                  tuple(bool(p) for p in spec["periodic"]), kind=str(spec.get("kind", "box")))
+    """Inverse of :meth:`Domain.describe`, with the same checks as building the domain directly."""
+    if not isinstance(spec, dict):
+        raise ValueError(f"a domain description must be a dict, got {type(spec).__name__}")
+    missing = [k for k in ("lower", "upper", "shape", "periodic") if k not in spec]
+    if missing:
+        raise ValueError(f"domain description lacks {missing}")
+    return Domain(spec["lower"], spec["upper"], spec["shape"], spec["periodic"], kind=spec.get("kind"))

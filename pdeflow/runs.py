@@ -56,9 +56,8 @@ class Run:
         self.model, self.domain, self.params = model, domain, params
         self.static = dict(static or {})
         if writer is None and store is not None:
-            kwargs = {"overwrite": True} if overwrite else {}
             writer = TrajectoryWriter(store, model=model, domain=domain, params=params,
-                                      static=self.static, **kwargs)
+                                      static=self.static, overwrite=overwrite)
         self.recorder = Recorder(writer)
         self.stats: dict[str, Any] = {}
         self.status = "running"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .domains import Domain
+from .domains import Domain, as_count, as_real
 
 CIRCLE_ATOMS = (np.array([0.0, 0.4 * np.pi]), np.array([2 / 3, 1 / 3]))
 TORUS_ATOMS = (np.array([[-1.0, 0.0], [1.0, 1.0]]), np.array([0.5, 0.5]))
@@ -32,10 +32,13 @@ def _kernel_quantile(u, gamma):
     return 2 * np.arctan(np.tan(np.pi * (u - 0.5)) / np.sqrt(1 + gamma))
 
 
-def _check_gamma(gamma, allow_inf=False):
-    gamma = float(gamma)
+def check_gamma(gamma, allow_inf: bool = False) -> float:
+    """γ as a float ≥ 0; ``allow_inf`` admits γ = ∞ (the atoms themselves, which can be sampled
+    but have no density)."""
+    gamma = as_real(gamma, "gamma")
     if np.isnan(gamma) or gamma < 0 or (np.isinf(gamma) and not allow_inf):
-        raise ValueError(f"gamma must be a finite number >= 0 here, got {gamma}")
+        need = "a number >= 0 (inf: the atoms)" if allow_inf else "a finite number >= 0 here"
+        raise ValueError(f"gamma must be {need}, got {gamma}")
     return gamma
 
 
@@ -66,7 +69,7 @@ def teacher_density(domain: Domain, gamma: float, *, cell_average: bool = True) 
     what a finite-volume solution is compared with; ``False`` gives point values
     at the cell centres.
     """
-    gamma = _check_gamma(gamma)
+    gamma = check_gamma(gamma)
     centres, weights = _atoms(domain)
     scale = _axis_scale(domain)
     total = np.zeros(domain.shape)
@@ -91,11 +94,12 @@ def sample_teacher(domain: Domain, gamma: float, size: int,
 
     Returns shape ``(size,)`` on the circle (angles in [0, 2π)) and ``(size, 2)`` on the torus.
     """
-    gamma = _check_gamma(gamma, allow_inf=True)
+    gamma = check_gamma(gamma, allow_inf=True)
+    size = as_count(size, "size")
     rng = np.random.default_rng(rng)
     centres, weights = _atoms(domain)
     scale = _axis_scale(domain)
-    which = rng.choice(len(weights), size=int(size), p=weights)
-    shape = (int(size),) if domain.ndim == 1 else (int(size), domain.ndim)
+    which = rng.choice(len(weights), size=size, p=weights)
+    shape = (size,) if domain.ndim == 1 else (size, domain.ndim)
     offset = np.zeros(shape) if np.isinf(gamma) else _kernel_quantile(rng.random(shape), gamma) / scale
     return domain.wrap(centres[which] + offset)

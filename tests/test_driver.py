@@ -32,13 +32,13 @@ def test_a_new_model_runs_through_the_driver_with_any_scipy_solver(tmp_path):
     model = Relaxation(d, k=2.0)
     t = np.linspace(0, 1, 5)
     exact = rho0.mean() + np.exp(-2.0 * t)[:, None] * (rho0 - rho0.mean())
-    for method in ["RK45", "DOP853", RK45, "BDF", "LSODA"]:
+    for i, method in enumerate(["RK45", "DOP853", RK45, "BDF", "LSODA"]):
         traj = pf.solve(model, rho0, t, method=method, rtol=1e-10, atol=1e-12,
-                        store=tmp_path / f"{getattr(method, '__name__', method)}.h5")
+                        store=tmp_path / f"{i}.h5")
         np.testing.assert_allclose(traj.rho, exact, rtol=0, atol=1e-8)
         assert traj.status == "complete" and traj.model == "relaxation"
         assert traj.spread.shape == (5,) and traj.stats["nsteps"] > 0
-        back = pf.load_trajectory(tmp_path / f"{getattr(method, '__name__', method)}.h5")
+        back = pf.load_trajectory(tmp_path / f"{i}.h5")
         assert back.status == "complete" and back.params["method"] == getattr(method, "__name__", method)
 
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..domains import Domain
+from ..domains import Domain, as_real
+from ._inputs import check_grid_density, check_points, check_weights
 
 
 def chi2(target: np.ndarray, density: np.ndarray, domain: Domain) -> float:
-    """χ²(μ̄ | μ) = ∫ (μ̄/μ − 1)² dμ = ∫ μ̄²/μ − 1 for probability densities on the grid."""
-    target = domain.evaluate(target, "target")
-    density = domain.evaluate(density, "density")
-    if density.min() <= 0:
-        raise ValueError("chi2 needs a strictly positive density μ")
+    """χ²(μ̄ | μ) = ∫ (μ̄/μ − 1)² dμ = ∫ μ̄²/μ − 1 for probability densities on the grid.
+
+    ``target`` must be finite and non-negative, ``density`` finite and strictly positive.
+    """
+    target = check_grid_density(domain, target, "target")
+    density = check_grid_density(domain, density, "density", positive=True)
     return float(domain.integrate((target - density) ** 2 / density))
 
 
@@ -21,8 +23,11 @@ def smooth_particles(points, domain: Domain, sigma: float = 0.04, weights=None) 
 
     For plots only (the thesis figures use σ = 0.04); metrics never smooth.
     """
-    pts = np.asarray(points, dtype=float).reshape(-1, domain.ndim)
-    w = np.full(pts.shape[0], 1.0 / pts.shape[0]) if weights is None else np.asarray(weights) / np.sum(weights)
+    pts = check_points(points, domain.ndim, "points")
+    w = check_weights(weights, pts.shape[0], "weights")
+    sigma = as_real(sigma, "sigma")
+    if not (np.isfinite(sigma) and sigma > 0):
+        raise ValueError(f"sigma must be a positive finite number, got {sigma}")
     factors = []
     for d, (axis, length, per) in enumerate(zip(domain.axes, domain.lengths, domain.periodic)):
         diff = axis[None, :] - pts[:, d:d + 1]

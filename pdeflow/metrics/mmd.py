@@ -18,6 +18,7 @@ import numpy as np
 
 from ..domains import Domain
 from ..sums import compensated_cumsum
+from ._inputs import check_grid_density, check_points, check_weights
 
 _CHORD, _TORUS, _EUCLID = 0, 1, 2
 
@@ -96,25 +97,18 @@ def _kind(domain: Domain) -> tuple[int, float]:
 
 
 def grid_points(domain: Domain, density: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A grid density as weighted atoms: cell centres ``(G, d)`` and cell masses ``(G,)``."""
-    density = np.asarray(density, dtype=float)
-    if density.shape != domain.shape:
-        raise ValueError(f"density has shape {density.shape}, the grid has shape {domain.shape}")
+    """A grid density as weighted atoms: cell centres ``(G, d)`` and cell masses ``(G,)``.
+
+    ``density`` must have the grid shape and be finite and non-negative (the masses are weights).
+    """
+    density = check_grid_density(domain, density, "density")
     centres = np.stack([c.ravel() for c in domain.mesh()], axis=1)
     return centres, density.ravel() * domain.cell_volume
 
 
 def _as_points(domain: Domain, points, weights, name):
-    pts = np.asarray(points, dtype=float)
-    pts = pts.reshape(-1, 1) if pts.ndim == 1 else pts
-    if pts.ndim != 2 or pts.shape[1] != domain.ndim or pts.shape[0] == 0:
-        raise ValueError(f"{name} must have shape (n,) or (n, {domain.ndim}), got {np.shape(points)}")
-    w = np.full(pts.shape[0], 1.0) if weights is None else np.asarray(weights, dtype=float)
-    if w.shape != (pts.shape[0],):
-        raise ValueError(f"{name}_weights must have shape ({pts.shape[0]},), got {w.shape}")
-    if not np.all(np.isfinite(w)) or w.min() < 0 or w.sum() <= 0:
-        raise ValueError(f"{name}_weights must be non-negative, finite and not all zero")
-    return np.ascontiguousarray(pts), w / w.sum()
+    pts = check_points(points, domain.ndim, name)
+    return pts, check_weights(weights, pts.shape[0], f"{name}_weights")
 
 
 def energy_distance_sums(x, y, domain: Domain, *, x_weights=None, y_weights=None):

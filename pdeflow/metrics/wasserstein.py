@@ -11,15 +11,15 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import minimize_scalar
 
+from ._inputs import check_order, check_points, check_weights
 
 
-def _normalise(points, weights):
-    x = np.asarray(points, dtype=float).ravel()
-    w = np.full(x.size, 1.0 / x.size) if weights is None else np.asarray(weights, dtype=float).ravel()
-    if w.shape != x.shape or w.min() < 0 or w.sum() <= 0:
-        raise ValueError("weights must be non-negative, not all zero, one per point")
+def _normalise(points, weights, name):
+    """Checked 1-D points (``(n,)`` or ``(n, 1)``) in increasing order, with their normalised weights."""
+    x = check_points(points, 1, name)[:, 0]
+    w = check_weights(weights, x.size, f"{name}_weights")
     order = np.argsort(x, kind="stable")
-    return x[order], w[order] / w.sum()
+    return x[order], w[order]
 
 
 def _quantile_cost(x, a, y, b, p, shift_y=0.0):
@@ -33,10 +33,11 @@ def _quantile_cost(x, a, y, b, p, shift_y=0.0):
     return float(np.sum(np.diff(levels) * np.abs(qx - qy) ** p))
 
 
-def wasserstein_interval(x, y, *, x_weights=None, y_weights=None, p: int = 2) -> float:
-    """Exact W_p between weighted point sets on the line (p ≥ 1)."""
-    xs, a = _normalise(x, x_weights)
-    ys, b = _normalise(y, y_weights)
+def wasserstein_interval(x, y, *, x_weights=None, y_weights=None, p: float = 2) -> float:
+    """Exact W_p between weighted point sets on the line (finite p ≥ 1)."""
+    p = check_order(p)
+    xs, a = _normalise(x, x_weights, "x")
+    ys, b = _normalise(y, y_weights, "y")
     return _quantile_cost(xs, a, ys, b, p) ** (1.0 / p)
 
 
@@ -60,8 +61,9 @@ def _circle_cost_for_shift(x, a, y, b, alpha, p):
 
 def wasserstein_circle(x, y, *, x_weights=None, y_weights=None, p: int = 2) -> float:
     """Exact W_p (p = 1 or 2) for the arc-length distance on ℝ/2πℤ between weighted point sets."""
-    theta, a = _normalise(np.mod(x, 2 * np.pi), x_weights)
-    phi, b = _normalise(np.mod(y, 2 * np.pi), y_weights)
+    p = check_order(p, allowed=(1.0, 2.0))
+    theta, a = _normalise(np.mod(check_points(x, 1, "x"), 2 * np.pi), x_weights, "x")
+    phi, b = _normalise(np.mod(check_points(y, 1, "y"), 2 * np.pi), y_weights, "y")
     if p == 1:
         grid = np.unique(np.concatenate([theta, phi, [0.0, 2 * np.pi]]))
         fa = np.concatenate([[0.0], np.cumsum(a)])[np.searchsorted(theta, grid[:-1], side="right")]
@@ -71,8 +73,6 @@ def wasserstein_circle(x, y, *, x_weights=None, y_weights=None, p: int = 2) -> f
         cum = np.cumsum(lengths[order])
         median = diff[order][np.searchsorted(cum, 0.5 * cum[-1])]
         return float(np.sum(lengths * np.abs(diff - median)))
-    if p != 2:
-        raise ValueError("wasserstein_circle supports p = 1 and p = 2")
     xt, yt = theta / (2 * np.pi), phi / (2 * np.pi)
     cost = lambda c: _circle_cost_for_shift(xt, a, yt, b, c, 2)  # noqa: E731
     # the cost is convex in c; bracket with a coarse scan of one full turn either way

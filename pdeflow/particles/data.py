@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..domains import Domain
-from ..teacher import sample_teacher
+from ..domains import Domain, as_count
+from ..teacher import check_gamma, sample_teacher
 from .features import FeatureMap, feature_map_for
 
 
@@ -28,10 +28,15 @@ def make_teacher_student(domain: Domain, gamma: float, n_data: int = 4096, n_tea
 
     Y is the forward product of the feature operator at the teacher with unit weights, so a
     feature map with structure (the sorted ReLU on the circle) never builds the N × M̄ matrix.
+    ``n_data`` and ``n_teacher`` must be integers ≥ 1 (no teacher atoms would make Y = 0/0),
+    ``gamma`` a number ≥ 0 or ``inf`` (the teacher atoms themselves).
     """
+    n_data = as_count(n_data, "n_data", minimum=1)
+    n_teacher = as_count(n_teacher, "n_teacher", minimum=1)
+    gamma = check_gamma(gamma, allow_inf=True)
     rng = np.random.default_rng(rng)
     feature = feature or feature_map_for(domain)
-    x = np.ascontiguousarray(rng.standard_normal((int(n_data), 2)))
-    teacher = sample_teacher(domain, gamma, int(n_teacher), rng)
+    x = np.ascontiguousarray(rng.standard_normal((n_data, 2)))
+    teacher = sample_teacher(domain, gamma, n_teacher, rng)
     y = feature.bind(x)(teacher).forward(np.ones(teacher.shape[0])) / teacher.shape[0]
     return TeacherStudent(domain, feature, x, y, teacher, float(gamma))
