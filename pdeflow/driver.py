@@ -14,6 +14,7 @@ import numpy as np
 
 from .checks import check_positive_scalar
 from .errors import IntegrationError
+from .io import as_saved, load_trajectory
 from .integrators import SolverStats, check_method, check_times, integrate, method_name
 from .models.base import GridModel
 from .runs import Run
@@ -22,7 +23,7 @@ from .trajectory import Trajectory
 
 def solve(model: GridModel, rho0: np.ndarray, t_eval, *, method=None, rtol: float = 1e-6,
           atol: float | None = None, store: str | os.PathLike | None = None,
-          overwrite: bool = False, progress: bool = False) -> Trajectory:
+          overwrite: bool = False, resume: bool = False, progress: bool = False) -> Trajectory:
     """Integrate a grid model from ``rho0`` and record it at the times ``t_eval``.
 
     Parameters
@@ -42,6 +43,11 @@ def solve(model: GridModel, rho0: np.ndarray, t_eval, *, method=None, rtol: floa
         HDF5 file written as the run goes (:mod:`pdeflow.io`); created before any work.
     overwrite : bool
         Replace an existing pdeflow trajectory at ``store`` (never another kind of file).
+    resume : bool
+        If ``store`` holds a complete run of the same model, parameters, static data and
+        output times, return it as read back instead of solving again; if it holds an
+        unfinished run of the same problem, solve again into it (a grid run restarts from
+        ``rho0``: the integrator's internal state is not saved).  Another run there is an error.
     progress : bool
         Show a progress bar in simulated time.
 
@@ -83,6 +89,11 @@ def solve(model: GridModel, rho0: np.ndarray, t_eval, *, method=None, rtol: floa
                                        f"at t = {t:.6g}: the integrator lost accuracy; "
                                        "try a smaller rtol", t=t)
 
+    if resume and store is not None and os.path.exists(store):
+        done = _same_run(store, model, params, t_eval)
+        if done is not None:
+            return done
+        overwrite = True
     with Run(store, model=model.name, domain=model.domain, params=params, static=model.static(),
              overwrite=overwrite) as run:
         def on_output(t: float, y: np.ndarray) -> None:
@@ -96,3 +107,23 @@ def solve(model: GridModel, rho0: np.ndarray, t_eval, *, method=None, rtol: floa
             run.stats.update(stats.as_dict())
     return run.trajectory()
 
+
+def _same_run(store, model: GridModel, params: dict, t_eval: np.ndarray) -> Trajectory | None:
+    """The complete run in ``store`` if it is this one; ``None`` if it is this one, unfinished.
+
+    Raises ValueError if ``store`` holds another run (resuming must never replace it).
+    """
+    previous = load_trajectory(store)
+    static = model.static()
+    # the horizon may differ: a grid run is solved again from rho0 anyway
+    ours = {k: v for k, v in as_saved(params).items() if k != "t_end"}
+    theirs = {k: v for k, v in previous.params.items() if k != "t_end"}
+    same = (previous.model == model.name and theirs == ours
+            and set(previous.static) == set(static)
+            and all(np.array_equal(previous.static[k], v) for k, v in static.items()))
+    if not same:
+        raise ValueError(f"cannot resume {str(store)!r}: it holds a {previous.model} run with "
+                         f"parameters {previous.params}, not this {model.name} run")
+    if previous.status == "complete" and np.array_equal(previous.t, t_eval):
+        return previous
+    return None

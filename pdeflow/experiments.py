@@ -47,12 +47,15 @@ class CircleExperiment:
         return np.unique(np.round(np.linspace(0, steps, self.outputs)).astype(int))
 
 
-def ufd_reference(exp: CircleExperiment, store: Path | None = None) -> Trajectory:
-    """The grid UFD at the experiment's matched times (weight μ_γ, uniform start)."""
+def ufd_reference(exp: CircleExperiment, store: Path | None = None, resume: bool = False) -> Trajectory:
+    """The grid UFD at the experiment's matched times (weight μ_γ, uniform start).
+
+    With ``resume``, the complete run already in ``store`` is read back, not solved again.
+    """
     domain = Circle(exp.n_grid)
     times = exp.output_steps() * exp.tau
     return solve_ufd(domain, teacher_density(domain, exp.gamma), r=2.0, coef=0.5, t_eval=times,
-                     rtol=1e-8, store=store)
+                     rtol=1e-8, store=store, resume=resume)
 
 
 def particle_run(exp: CircleExperiment, seed: int, ufd: Trajectory, *, store: Path | None = None,

@@ -112,3 +112,19 @@ def test_times_must_be_an_array():
         pf.solve_ufd(d, np.ones(8), t_eval=(t for t in [0, 1]))
     with pytest.raises(ValueError, match="t_eval must be an array of numbers"):
         pf.solve_ufd(d, np.ones(8), t_eval=["a", "b"])
+
+
+def test_resume_reuses_only_this_run(tmp_path):
+    d = pf.Circle(32)
+    w = pf.teacher_density(d, 10.0)
+    path = tmp_path / "ufd.h5"
+    first = pf.solve_ufd(d, w, r=2, coef=0.5, t_eval=[0, 0.5, 1], store=path)
+    again = pf.solve_ufd(d, w, r=2, coef=0.5, t_eval=[0, 0.5, 1], store=path, resume=True)
+    assert again.stats == first.stats          # read back, not solved again
+    np.testing.assert_array_equal(again.rho, first.rho)
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        pf.solve_ufd(d, w, r=2, coef=0.5, t_eval=[0, 0.5, 1], store=path)
+    with pytest.raises(ValueError, match="cannot resume"):
+        pf.solve_ufd(d, w, r=3, coef=0.5, t_eval=[0, 0.5, 1], store=path, resume=True)
+    longer = pf.solve_ufd(d, w, r=2, coef=0.5, t_eval=[0, 0.5, 1, 2], store=path, resume=True)
+    assert longer.t.size == 4 and pf.load_trajectory(path).t.size == 4

@@ -32,7 +32,7 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     started = time.perf_counter()
     exp = QUICK if quick else FULL
     out_dir.mkdir(parents=True, exist_ok=True)
-    ufd = ufd_reference(exp, store=out_dir / "ufd.h5")
+    ufd = ufd_reference(exp, store=out_dir / "ufd.h5", resume=resume)
     runs = run_many([(exp, seed, ufd, out_dir / f"varpro_seed{seed}.h5") for seed in range(exp.seeds)],
                     jobs=jobs, progress=progress, resume=resume)
     mean = average_runs(runs)

@@ -34,7 +34,7 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     base = QUICK if quick else FULL
     widths = WIDTHS_QUICK if quick else WIDTHS_FULL
     out_dir.mkdir(parents=True, exist_ok=True)
-    ufd = ufd_reference(base, store=out_dir / "ufd.h5")
+    ufd = ufd_reference(base, store=out_dir / "ufd.h5", resume=resume)
     by_width: dict = {}
     fig, axes = plt.subplots(2, 3, figsize=(15, 8), sharex=True)
     configs = [replace(base, width=width, reg=reg) for reg in REGS for width in widths]

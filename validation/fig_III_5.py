@@ -44,7 +44,7 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     started = time.perf_counter()
     base = QUICK if quick else FULL
     out_dir.mkdir(parents=True, exist_ok=True)
-    ufd = ufd_reference(base, store=out_dir / "ufd.h5")
+    ufd = ufd_reference(base, store=out_dir / "ufd.h5", resume=resume)
     regs = ("f_u",) if quick else REGS
     configs = [replace(base, lam=lam, reg=reg) for reg in regs for lam in LAMBDAS]
     means = run_sweep(configs, {base.gamma: ufd}, jobs=jobs, progress=progress,

@@ -33,7 +33,7 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     base = QUICK if quick else FULL
     out_dir.mkdir(parents=True, exist_ok=True)
     configs = [replace(base, gamma=gamma) for gamma in GAMMAS]
-    ufds = {exp.gamma: ufd_reference(exp, store=out_dir / f"ufd_gamma{exp.gamma:g}.h5") for exp in configs}
+    ufds = {exp.gamma: ufd_reference(exp, store=out_dir / f"ufd_gamma{exp.gamma:g}.h5", resume=resume) for exp in configs}
     means = run_sweep(configs, ufds, jobs=jobs, progress=progress,
                       out_dir=out_dir, resume=resume)
     window = (WINDOW[0] * base.t_end, WINDOW[1] * base.t_end)

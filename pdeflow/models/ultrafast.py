@@ -143,7 +143,7 @@ class UltraFastDiffusion(GridModel):
 def solve_ufd(domain: Domain, weight, rho0=None, *, r: float = 2.0, coef: float = 1.0,
               t_eval, method: str = "LSODA", rtol: float = 1e-6, atol: float | None = None,
               store: str | os.PathLike | None = None, overwrite: bool = False,
-              progress: bool = False) -> Trajectory:
+              resume: bool = False, progress: bool = False) -> Trajectory:
     """Solve the weighted ultra-fast diffusion ∂ₜμ = −div(μ∇(coef·(μ̄/μ)^r)) (SPEC §4b, eq. III.35).
 
     Parameters
@@ -158,6 +158,8 @@ def solve_ufd(domain: Domain, weight, rho0=None, *, r: float = 2.0, coef: float 
         analytic Jacobian; the better choice on large 2-D grids).
     rtol, atol : tolerances; ``atol`` defaults to ``1e-3·rtol`` times the mean density.
     store : path of an HDF5 file written as the run goes (see :mod:`pdeflow.io`).
+    overwrite, resume : replace an earlier pdeflow trajectory at ``store``, or reuse it if it
+        is this very run, complete (see :func:`pdeflow.solve`).
     progress : show a progress bar in simulated time.
 
     Returns
@@ -180,4 +182,4 @@ def solve_ufd(domain: Domain, weight, rho0=None, *, r: float = 2.0, coef: float 
     rho0 = check_density(domain, rho0, "rho0")
     check_same_mass(domain, rho0, model.weight)
     return solve(model, rho0, t_eval, method=method, rtol=rtol, atol=atol, store=store,
-                 overwrite=overwrite, progress=progress)
+                 overwrite=overwrite, resume=resume, progress=progress)
