@@ -107,6 +107,13 @@ def _list_of(item: Checker, lengths: tuple[int, ...] | None = None) -> Checker:
     return check
 
 
+def _torus_shape(value: Any, where: str) -> list[int]:
+    """A torus shape: ``[n]``, ``[n1, n2]``, or a bare ``n`` for the 1-D torus (as ``Torus(n)`` takes)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return [_integer(3)(value, where)]
+    return _list_of(_integer(3), (1, 2))(value, where)
+
+
 # key -> (checker, required)
 Table = dict[str, tuple[Checker, bool]]
 
@@ -121,7 +128,7 @@ class Kind:
 
 DOMAIN_KINDS: dict[str, Kind] = {
     "circle": Kind({"n": (_integer(3), True)}, lambda s: Circle(s["n"])),
-    "torus": Kind({"shape": (_list_of(_integer(3), (1, 2)), True), "length": (_number(positive=True), False)},
+    "torus": Kind({"shape": (_torus_shape, True), "length": (_number(positive=True), False)},
                   lambda s: Torus(s["shape"], s.get("length", 4.0))),
     "interval": Kind({"a": (_number(), True), "b": (_number(), True), "n": (_integer(3), True)},
                      lambda s: Interval(s["a"], s["b"], s["n"])),

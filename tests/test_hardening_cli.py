@@ -236,3 +236,11 @@ def test_problem_names_resolve_only_in_the_package_but_paths_are_fine(tmp_path, 
     assert load_problem(find_problem("solvers/mine.toml")).name == "mine"   # an explicit path is data
     with pytest.raises(FileNotFoundError, match="no problem file"):
         find_problem("solvers/missing.toml")
+
+
+def test_torus_shape_entries_are_integers(tmp_path):
+    torus = PROBLEM.replace('kind = "circle"\nn = 64', 'kind = "torus"\nshape = [8, 8.5]').replace(
+        'kind = "teacher"\ngamma = 100', 'kind = "uniform"')
+    with pytest.raises(ValueError, match=r"\[domain\] shape\[1\] must be an integer, got 8.5"):
+        load_problem(_toml(tmp_path, torus))
+    assert load_problem(_toml(tmp_path, torus.replace("[8, 8.5]", "16"))).domain == pf.Torus(16)
