@@ -1,4 +1,10 @@
-"""The ``pdeflow`` command: ``run`` a problem file, ``validate`` against particles, ``bench`` the solvers."""
+"""The ``pdeflow`` command: ``run`` a problem file, ``validate`` against particles, ``bench`` the solvers.
+
+Exit codes: 0 success; 1 a run that failed (:class:`pdeflow.IntegrationError`, or a
+validation whose claim does not hold); 2 bad input or a file problem (``ValueError``,
+``OSError``), reported before any work; 130 interrupted (Ctrl-C), with every output saved
+so far kept.  Every error is one line on stderr, never a traceback.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +12,23 @@ import argparse
 import sys
 from pathlib import Path
 
+EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 1, 2, 130
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split("\n"))
+
 
 def _run(args) -> int:
-    from .problems import find_problem, load_problem, run_problem
+    from .problems import check_problem, find_problem, load_problem, output_paths, run_problem
 
     path = find_problem(args.problem)
     problem = load_problem(path)
+    check_problem(problem)
+    args.kept_in = output_paths(problem, Path(args.out))[0]
     print(f"pdeflow run: {problem.name} ({path})")
-    traj, store, figure = run_problem(problem, Path(args.out), progress=not args.quiet)
+    traj, store, figure = run_problem(problem, Path(args.out), progress=not args.quiet,
+                                      overwrite=args.overwrite, how_to_overwrite="rerun with --overwrite")
     s = traj.stats
     print(f"  t = 0 .. {traj.t[-1]:g}: {len(traj.t)} outputs, {s['nsteps']} steps, nfev {s['nfev']}, "
           f"njev {s['njev']}, {s['wall_time']:.2f} s")
@@ -38,9 +53,10 @@ def _bench(args) -> int:
 def _validate(args) -> int:
     from .validations import find_validation
 
-    module = find_validation(args.name)
     if args.jobs < 1:
         raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
+    module = find_validation(args.name)
+    args.kept_in = Path(args.out)
     summary = module.run(Path(args.out), quick=args.quick, progress=not args.quiet, jobs=args.jobs,
                          resume=args.resume)
     print(f"pdeflow validate {args.name}: claim holds; summary in {Path(args.out) / 'summary.json'}")
@@ -50,14 +66,41 @@ def _validate(args) -> int:
     return 0
 
 
+def _saved_so_far(store: Path | None) -> str:
+    """Where a stopped ``run`` left its outputs, read back from the trajectory file."""
+    from .io import load_trajectory
+
+    if store is None or not store.is_file():
+        return "before any output was saved"
+    try:
+        saved = load_trajectory(store)
+    except (ValueError, OSError):
+        return f"outputs so far kept in {store}"
+    if saved.t.size == 0:
+        return f"before the first output; {store} holds none"
+    return f"at t = {saved.t[-1]:g}; outputs so far kept in {store} (status {saved.status!r})"
+
+
+def _interrupted(args) -> str:
+    kept_in = getattr(args, "kept_in", None)
+    if args.command == "run":
+        return f"interrupted {_saved_so_far(kept_in)}"
+    if args.command == "validate" and kept_in is not None:
+        return f"interrupted; outputs so far kept in {kept_in} (continue with --resume)"
+    return "interrupted"
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="pdeflow", description=__doc__)
+    parser = argparse.ArgumentParser(prog="pdeflow", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run a problem file from solvers/ (default: ufd_circle)")
     run.add_argument("problem", nargs="?", default=None,
-                     help="path to a .toml problem file or the name of one in solvers/")
+                     help="path to a .toml problem file or the name of one in pdeflow's solvers/")
     run.add_argument("--out", default=".", help="directory for the HDF5 and PNG files (default: .)")
+    run.add_argument("--overwrite", action="store_true",
+                     help="replace <name>.h5 and <name>.png of an earlier run in --out")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=_run)
 
@@ -73,8 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--json", type=Path, default=None, help="also write the report as JSON")
     bench.set_defaults(func=_bench)
 
-    val = sub.add_parser("validate", help="run a validation script from validation/ (thesis figures)")
-    val.add_argument("name", help="a script in validation/, e.g. fig_III_2 or fig_III_3_4")
+    val = sub.add_parser("validate", help="run a validation script of pdeflow's validation/ (thesis figures)")
+    val.add_argument("name", help="a script of pdeflow's validation/, e.g. fig_III_2 or fig_III_3_4")
     val.add_argument("--quick", action="store_true", help="small sizes, seconds to minutes")
     val.add_argument("--out", default="validation-out", help="directory for HDF5, PNG and summary.json")
     val.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -84,11 +127,27 @@ def main(argv: list[str] | None = None) -> int:
     val.set_defaults(func=_validate)
 
     args = parser.parse_args(argv)
+    from .integrators import IntegrationError
+
     try:
         return args.func(args)
+    except KeyboardInterrupt:
+        print(f"pdeflow {args.command}: {_interrupted(args)}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except AssertionError as err:
+        if args.command != "validate":
+            raise
+        # experiments.check_claim: the figure's claim does not hold (outputs are kept for a look)
+        print(f"pdeflow validate {args.name}: claim does not hold: {_one_line(err)}", file=sys.stderr)
+        return EXIT_FAILED
+    except IntegrationError as err:
+        kept = _saved_so_far(getattr(args, "kept_in", None)) if args.command == "run" else ""
+        print(f"pdeflow {args.command}: failed: {_one_line(err)}" + (f"; stopped {kept}" if kept else ""),
+              file=sys.stderr)
+        return EXIT_FAILED
     except (ValueError, OSError) as err:
-        print(f"pdeflow {args.command}: error: {err}", file=sys.stderr)
-        return 2
+        print(f"pdeflow {args.command}: error: {_one_line(err)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
 
 
 if __name__ == "__main__":

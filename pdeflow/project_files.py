@@ -1,7 +1,11 @@
 """Named files of the repository folders ``solvers/`` and ``validation/``.
 
-They sit next to the package in a source or editable install; a folder of the same
-name in the working directory is searched first, so users can add their own.
+They sit next to the package (``<repo>/solvers``, ``<repo>/validation`` beside
+``<repo>/pdeflow``) in a source or editable install, and a *name* resolves only there:
+never in the working directory, so running ``pdeflow validate`` inside an untrusted
+checkout does not execute its scripts, and never as a path, so ``../x`` is not a name.
+A user's own problem file is passed as a path instead (see
+:func:`pdeflow.problems.find_problem`); validations are the package's own code only.
 """
 
 from __future__ import annotations
@@ -9,15 +13,24 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def search_dirs(folder: str) -> tuple[Path, ...]:
-    return (Path.cwd() / folder, Path(__file__).resolve().parent.parent / folder)
+def package_dir(folder: str) -> Path:
+    """``<repo>/<folder>``, the folder beside the ``pdeflow`` package."""
+    return Path(__file__).resolve().parent.parent / folder
+
+
+def available(folder: str, suffix: str) -> list[str]:
+    """The names (file stems) of the ``suffix`` files in the package's ``folder``."""
+    directory = package_dir(folder)
+    if not directory.is_dir():
+        return []
+    return sorted(p.stem for p in directory.glob(f"*{suffix}")
+                  if p.is_file() and p.stem.isidentifier() and not p.stem.startswith("_"))
 
 
 def find_named(folder: str, name: str, suffix: str) -> Path:
-    """``<folder>/<name><suffix>`` from the first search directory that has it."""
-    for directory in search_dirs(folder):
-        path = directory / f"{name}{suffix}"
-        if path.is_file():
-            return path
-    known = sorted({p.stem for d in search_dirs(folder) if d.is_dir() for p in d.glob(f"*{suffix}")})
-    raise FileNotFoundError(f"no {name!r} in {folder}/; available: {known}")
+    """``<folder>/<name><suffix>`` of the package; ``name`` must be one of :func:`available`."""
+    known = available(folder, suffix)
+    if not isinstance(name, str) or name not in known:
+        raise FileNotFoundError(f"no {name!r} in pdeflow's {folder}/ ({package_dir(folder)}); "
+                                f"available: {known}")
+    return package_dir(folder) / f"{name}{suffix}"

@@ -1,11 +1,19 @@
-"""Load the validation scripts of ``validation/`` (one module per thesis figure)."""
+"""Load the validation scripts of ``validation/`` (one module per thesis figure).
+
+Only the package's own scripts are loaded, by name (see :mod:`pdeflow.project_files`):
+a validation is code, and is never looked up in the working directory or by path.
+"""
 
 from __future__ import annotations
 
 import importlib.util
 from types import ModuleType
 
-from .project_files import find_named
+from .project_files import available, find_named
+
+
+def available_validations() -> list[str]:
+    return available("validation", ".py")
 
 
 def find_validation(name: str) -> ModuleType:
