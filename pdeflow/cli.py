@@ -56,6 +56,11 @@ def _validate(args) -> int:
     if args.jobs < 1:
         raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
     module = find_validation(args.name)
+    earlier = sorted(Path(args.out).glob("*.h5")) if Path(args.out).is_dir() else []
+    if earlier and not args.resume:
+        # every run of a validation is kept as HDF5; replacing them silently would lose hours
+        raise FileExistsError(f"--out {args.out} already holds {len(earlier)} runs (e.g. {earlier[0].name}): "
+                              "add --resume to continue and reuse them, or choose another --out")
     args.kept_in = Path(args.out)
     summary = module.run(Path(args.out), quick=args.quick, progress=not args.quiet, jobs=args.jobs,
                          resume=args.resume)

@@ -244,3 +244,13 @@ def test_torus_shape_entries_are_integers(tmp_path):
     with pytest.raises(ValueError, match=r"\[domain\] shape\[1\] must be an integer, got 8.5"):
         load_problem(_toml(tmp_path, torus))
     assert load_problem(_toml(tmp_path, torus.replace("[8, 8.5]", "16"))).domain == pf.Torus(16)
+
+
+def test_validate_into_a_directory_with_runs_needs_resume(tmp_path, capsys):
+    from pdeflow.cli import main
+
+    (tmp_path / "ufd.h5").write_bytes(b"")
+    assert main(["validate", "fig_III_2", "--quick", "--quiet", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "already holds 1 runs" in err and "--resume" in err and err.count("\n") == 1
+    assert (tmp_path / "ufd.h5").read_bytes() == b""
