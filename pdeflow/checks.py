@@ -7,27 +7,6 @@ import numpy as np
 from .domains import Domain
 
 
-def check_real(value, name: str) -> float:
-    """``value`` as a float: a real number (not a string, bool or complex), else a one-line ValueError."""
-    if isinstance(value, (bool, np.bool_, str, bytes)) or np.iscomplexobj(value) or np.ndim(value) != 0:
-        raise ValueError(f"{name} must be a real number, got {value!r:.60}")
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number, got {value!r:.60}") from None
-
-
-def check_count(value, name: str, minimum: int = 0) -> int:
-    """``value`` as an int ≥ ``minimum``: integral numbers only (10.5 and True are refused)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer, float, np.floating)):
-        raise ValueError(f"{name} must be an integer, got {value!r:.60}")
-    if not float(value).is_integer():
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {int(value)}")
-    return int(value)
-
-
 def check_density(domain: Domain, density, name: str) -> np.ndarray:
     """``density`` (array or callable of the coordinates) as a strictly positive, finite grid array."""
     values = domain.evaluate(density, name)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .domains import Domain, as_count, as_real
+from .domains import Domain
+from .scalars import as_count, as_real
 
 CIRCLE_ATOMS = (np.array([0.0, 0.4 * np.pi]), np.array([2 / 3, 1 / 3]))
 TORUS_ATOMS = (np.array([[-1.0, 0.0], [1.0, 1.0]]), np.array([0.5, 0.5]))

@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from ..domains import Domain, as_real
+from ..domains import Domain
+from ..scalars import as_real
 
 
 def _float_array(values: Any, name: str) -> np.ndarray:
@@ -34,7 +35,7 @@ def check_points(points: Any, ndim: int, name: str) -> np.ndarray:
     if ndim == 1 and pts.ndim == 1:
         pts = pts.reshape(-1, 1)
     if pts.ndim != 2 or pts.shape[1] != ndim or pts.shape[0] == 0:
-        expected = f"(n,) or (n, 1)" if ndim == 1 else f"(n, {ndim})"
+        expected = "(n,) or (n, 1)" if ndim == 1 else f"(n, {ndim})"
         raise ValueError(f"{name} must have shape {expected} with n >= 1, got {pts.shape}")
     bad = ~np.isfinite(pts)
     if bad.any():

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..domains import Domain, as_real
+from ..domains import Domain
+from ..scalars import as_real
 from ._inputs import check_grid_density, check_points, check_weights
 
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..domains import Domain, as_count
+from ..domains import Domain
+from ..scalars import as_count
 from ..teacher import check_gamma, sample_teacher
 from .features import FeatureMap, feature_map_for
 

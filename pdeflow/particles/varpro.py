@@ -21,8 +21,8 @@ from scipy.linalg import blas, lapack
 import scipy.sparse.linalg as spla
 from tqdm.auto import tqdm
 
-from ..checks import check_count, check_real
 from ..errors import IntegrationError
+from ..scalars import as_count, as_real
 from ..io import TrajectoryWriter, as_saved, load_trajectory, read_checkpoint
 from ..runs import Run
 from ..trajectory import Trajectory
@@ -181,10 +181,10 @@ class VarPro:
 
     def __init__(self, problem: TeacherStudent, lam: float, reg: str | Regularizer = "f_b",
                  *, tol: float = 1e-10, r: float = 2.0):
-        lam = check_real(lam, "lam")
+        lam = as_real(lam, "lam")
         if not np.isfinite(lam) or lam <= 0:
             raise ValueError(f"lambda must be > 0, got {lam}")
-        tol = check_real(tol, "tol")
+        tol = as_real(tol, "tol")
         if not 0 < tol < 1:
             raise ValueError(f"tol (relative residual of the projection) must be in (0, 1), got {tol}")
         self.problem = problem
@@ -334,9 +334,9 @@ def _run(problem, omega0, *, steps, save_every, tau, store, overwrite, progress,
 
 
 def _check_run_args(steps, save_every, tau) -> tuple[int, int, float]:
-    steps = check_count(steps, "steps", minimum=0)
-    save_every = check_count(save_every, "save_every", minimum=1)
-    tau = check_real(tau, "tau")
+    steps = as_count(steps, "steps", minimum=0)
+    save_every = as_count(save_every, "save_every", minimum=1)
+    tau = as_real(tau, "tau")
     if not np.isfinite(tau) or tau <= 0:
         raise ValueError(f"tau must be > 0, got {tau}")
     return steps, save_every, tau
@@ -446,7 +446,7 @@ def run_two_timescale(problem: TeacherStudent, omega0, *, lam: float, reg: str =
     steps, save_every, tau = _check_run_args(steps, save_every, tau)
     omega0 = _check_particles(problem, omega0)
     m = int(omega0.shape[0])
-    eta = varpro.lam * m if eta is None else check_real(eta, "eta")
+    eta = varpro.lam * m if eta is None else as_real(eta, "eta")
     if not np.isfinite(eta) or eta <= 0:
         raise ValueError(f"eta must be > 0, got {eta}")
     params = {"lam": varpro.lam, "reg": varpro.reg.name, "r": float(r), "tau": tau, "eta": eta,

@@ -1,0 +1,48 @@
+"""Scalar arguments checked at the door: counts and real numbers, with one-line errors naming them.
+
+numpy and Python quietly turn ``True`` into 1, ``64.7`` into 64 cells and ``"1e-3"`` into a
+number in some paths and a TypeError deep inside in others; every public entry point goes
+through these instead.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+
+def as_count(value: Any, name: str, minimum: int = 0) -> int:
+    """``value`` as an ``int`` count of at least ``minimum``, or a one-line ``ValueError`` naming ``name``.
+
+    Integers (Python or numpy) and integral floats such as ``1024.0`` are counts; a
+    non-integral float is refused rather than rounded, and so is a bool, which numpy and
+    Python would otherwise quietly treat as 0 or 1.
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be an integer, got the boolean {value!r}")
+    if isinstance(value, numbers.Integral):
+        count = int(value)
+    elif isinstance(value, numbers.Real) and math.isfinite(value) and float(value).is_integer():
+        count = int(value)
+    else:
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if count < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {count}")
+    return count
+
+
+def as_real(value: Any, name: str) -> float:
+    """``value`` as a ``float``, or a one-line ``ValueError`` naming ``name`` (bools and complex refused).
+
+    Finiteness is left to the caller: some quantities (γ = ∞) may be infinite.
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    return float(value)
