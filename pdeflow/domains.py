@@ -62,10 +62,28 @@ KIND_CHECKS: dict[str, Callable[["Domain"], str | None]] = {
 
 @dataclass(frozen=True)
 class Domain:
-    """A product grid ``[lo_0, hi_0) x ... `` with ``shape[d]`` cells on axis ``d``.
+    """A uniform cell-centred grid on a product of intervals, each periodic or closed.
 
-    Prefer the named constructors :class:`Circle`, :class:`Torus`,
-    :class:`Interval` and :class:`Box`.
+    The set is ``[lower[0], upper[0]) × …`` with ``shape[d]`` cells on axis ``d``; a
+    density on it is an array of cell averages of shape ``shape``.  Prefer the named
+    constructors :func:`Circle`, :func:`Torus`, :func:`Interval` and :func:`Box`.
+
+    Parameters
+    ----------
+    lower, upper : tuple of float, one per axis
+        Bounds of each axis, ``upper > lower``, finite.
+    shape : tuple of int, one per axis
+        Cells per axis, each at least 3 (1-D and 2-D grids).
+    periodic : tuple of bool, one per axis
+        Periodic (circle, torus) or closed with a no-flux boundary (interval, box).
+    kind : {"circle", "torus", "interval", "box"} or None
+        Name of the feature space; ``None`` infers it from ``periodic``.  A kind must match
+        the geometry (a circle is one periodic axis [0, 2π)).
+
+    Raises
+    ------
+    ValueError
+        Inconsistent or non-integral sizes, bad bounds, or a kind that contradicts them.
     """
 
     lower: tuple[float, ...]
@@ -116,14 +134,17 @@ class Domain:
     # ---- geometry -------------------------------------------------------
     @property
     def ndim(self) -> int:
+        """Number of axes (1 or 2)."""
         return len(self.shape)
 
     @property
     def size(self) -> int:
+        """Number of cells."""
         return int(np.prod(self.shape))
 
     @property
     def lengths(self) -> tuple[float, ...]:
+        """Length (period, for periodic axes) of each axis."""
         return tuple(hi - lo for lo, hi in zip(self.lower, self.upper))
 
     @property
@@ -133,10 +154,12 @@ class Domain:
 
     @property
     def cell_volume(self) -> float:
+        """Volume (length, area) of one cell."""
         return float(np.prod(self.spacing))
 
     @property
     def volume(self) -> float:
+        """Volume (length, area) of the whole domain."""
         return float(np.prod(self.lengths))
 
     @property
@@ -223,16 +246,39 @@ def _real_array(values: Any, name: str) -> np.ndarray:
 
 
 def Circle(n: int) -> Domain:
-    """The circle ℝ/2πℤ, angles in [0, 2π), ``n`` cells, periodic (SPEC §1)."""
+    """The circle ℝ/2πℤ with angles in [0, 2π), periodic (feature space of the ReLU features).
+
+    Parameters
+    ----------
+    n : int
+        Number of cells, at least 3 (an integral value; 3.9 is refused, not rounded).
+
+    Returns
+    -------
+    Domain
+        The grid, ``kind = "circle"``, cell width 2π/n.
+    """
     return Domain((0.0,), (2 * np.pi,), (as_count(n, "n", minimum=3),), (True,), kind="circle")
 
 
 def Torus(shape: int | Sequence[int], length: float = 4.0,
           origin: float | None = None) -> Domain:
-    """The flat torus ℝⁿ/Lℤⁿ, n = 1 or 2, cells of ``[origin, origin + L)`` per axis.
+    """The flat torus ℝⁿ/Lℤⁿ, n = 1 or 2, periodic on every axis.
 
-    ``origin`` defaults to ``-L/2``, i.e. coordinates in [−L/2, L/2) as in the
-    thesis' torus ℝ²/4ℤ² (SPEC §2).
+    Parameters
+    ----------
+    shape : int or sequence of int
+        Cells per axis (an int gives a 1-D torus), each at least 3.
+    length : float
+        Period L of every axis (thesis: 4).
+    origin : float, optional
+        Lower corner of the cells ``[origin, origin + L)``; default ``-L/2``, coordinates in
+        [−L/2, L/2) as in the thesis' torus ℝ²/4ℤ² (Appendix III.B).
+
+    Returns
+    -------
+    Domain
+        The grid, ``kind = "torus"``.
     """
     if np.ndim(shape) == 0:
         shape = (as_count(shape, "shape", minimum=3),)
@@ -247,7 +293,20 @@ def Torus(shape: int | Sequence[int], length: float = 4.0,
 
 
 def Interval(a: float, b: float, n: int) -> Domain:
-    """The interval [a, b] with ``n`` cells and a no-flux boundary (SPEC §1)."""
+    """The interval [a, b] with a no-flux boundary.
+
+    Parameters
+    ----------
+    a, b : float
+        End points, ``a < b``.
+    n : int
+        Number of cells, at least 3.
+
+    Returns
+    -------
+    Domain
+        The grid, ``kind = "interval"``.
+    """
     return Domain((as_real(a, "a"),), (as_real(b, "b"),), (as_count(n, "n", minimum=3),), (False,),
                   kind="interval")
 
@@ -261,7 +320,20 @@ def _range(value: Any, name: str) -> tuple[float, float]:
 
 def Box(x_range: tuple[float, float], y_range: tuple[float, float],
         shape: Sequence[int]) -> Domain:
-    """The rectangle [a₁,b₁]×[a₂,b₂] with ``shape`` cells and a no-flux boundary."""
+    """The rectangle [a₁, b₁] × [a₂, b₂] with a no-flux boundary.
+
+    Parameters
+    ----------
+    x_range, y_range : pair of float
+        ``(a₁, b₁)`` and ``(a₂, b₂)``, exactly two entries each.
+    shape : pair of int
+        Cells along x and y, each at least 3.
+
+    Returns
+    -------
+    Domain
+        The grid, ``kind = "box"``.
+    """
     if isinstance(shape, (str, bytes)) or np.ndim(shape) != 1 or len(shape) != 2:
         raise ValueError(f"Box needs a 2-D shape (n_x, n_y), got {shape!r}")
     shape = tuple(as_count(s, f"shape[{d}]", minimum=3) for d, s in enumerate(shape))

@@ -8,6 +8,17 @@ class IntegrationError(RuntimeError):
 
     Raised after every output reached so far has been saved (in memory and in the run's
     HDF5 file, whose status becomes ``failed: <message>``).
+
+    Parameters
+    ----------
+    message : str
+        What went wrong, one line.
+    t : float, optional
+        Time at which the run failed.
+    cell : tuple of int, optional
+        Grid cell (index per axis) where the state became inadmissible.
+    value : float, optional
+        The offending value there.
     """
 
     def __init__(self, message: str, t: float | None = None, cell: tuple | None = None,

@@ -393,11 +393,29 @@ def load_trajectory(path: str | os.PathLike) -> Trajectory:
     The file is opened without HDF5's lock so a run in progress can be watched; the writer
     flushes after every output, so what is read is every output saved so far.
 
-    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` for a file that is not
-    a pdeflow trajectory of a known ``format_version`` or is damaged: series lengths that no
-    stopped run leaves, ``/t`` not strictly increasing, non-finite values where the format
-    has none (``t``, ``rho``, ``energy``, ``mass``, ``risk``, ``positions``), or a domain
-    that does not match the grid of ``rho``.  Datasets not declared as series are ignored.
+    Datasets not declared as series are ignored.
+
+    Parameters
+    ----------
+    path : str or path-like
+        An HDF5 file written by pdeflow (see :mod:`pdeflow.io` for the layout).
+
+    Returns
+    -------
+    Trajectory
+        Times ``t`` (T,), every series (``rho`` ``(T, *grid shape)``, ``energy``, ``risk``,
+        ``mass``, ``positions``, …), the domain, model name, parameters, statistics, status
+        and static arrays.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        Not a pdeflow trajectory of a known ``format_version``, or damaged: series lengths
+        that no stopped run leaves, ``/t`` not strictly increasing, non-finite values where
+        the format has none (``t``, ``rho``, ``energy``, ``mass``, ``risk``, ``positions``),
+        or a domain that does not match the grid of ``rho``.
     """
     name = str(path)
     if not Path(path).is_file():

@@ -64,11 +64,25 @@ def _atoms(domain: Domain):
 
 
 def teacher_density(domain: Domain, gamma: float, *, cell_average: bool = True) -> np.ndarray:
-    """Density of μ_γ on the grid of ``domain`` (circle or 2-D torus), total mass 1.
+    """Density of the teacher distribution μ_γ on the grid of ``domain`` (SPEC §2), mass 1.
 
-    ``cell_average=True`` returns exact cell averages (from the CDF), which is
-    what a finite-volume solution is compared with; ``False`` gives point values
-    at the cell centres.
+    Circle: (⅔δ₀ + ⅓δ_{0.4π}) ⋆ π_γ; torus ℝ²/Lℤ²: (½δ_{(−1,0)} + ½δ_{(1,1)}) ⋆ π_γ, with
+    π_γ ∝ 1/(1 + γ sin²(·/2)) per axis (scaled to the period).
+
+    Parameters
+    ----------
+    domain : Domain
+        A circle or a 2-D torus.
+    gamma : float
+        Concentration γ ≥ 0, finite (0 is uniform; the atoms of γ = ∞ have no density).
+    cell_average : bool
+        Exact cell averages from the closed-form CDF (what a finite-volume solution is
+        compared with), or point values at the cell centres.
+
+    Returns
+    -------
+    ndarray, shape ``domain.shape``
+        The density; its integral over the domain is 1.
     """
     gamma = check_gamma(gamma)
     centres, weights = _atoms(domain)
@@ -91,9 +105,23 @@ def teacher_density(domain: Domain, gamma: float, *, cell_average: bool = True) 
 
 def sample_teacher(domain: Domain, gamma: float, size: int,
                    rng: np.random.Generator | int | None = None) -> np.ndarray:
-    """``size`` i.i.d. samples of μ_γ by exact inverse-CDF sampling (``gamma = inf``: the atoms).
+    """I.i.d. samples of the teacher distribution μ_γ by exact inverse-CDF sampling (SPEC §2).
 
-    Returns shape ``(size,)`` on the circle (angles in [0, 2π)) and ``(size, 2)`` on the torus.
+    Parameters
+    ----------
+    domain : Domain
+        A circle or a 2-D torus.
+    gamma : float
+        Concentration γ ≥ 0; ``inf`` gives the atoms themselves.
+    size : int
+        Number of samples.
+    rng : numpy Generator, int or None
+        Random generator or seed.
+
+    Returns
+    -------
+    ndarray, shape (size,) on the circle (angles in [0, 2π)) or (size, 2) on the torus
+        The samples, inside the domain.
     """
     gamma = check_gamma(gamma, allow_inf=True)
     size = as_count(size, "size")

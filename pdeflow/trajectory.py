@@ -19,6 +19,25 @@ class Trajectory:
     series is also an attribute (``traj.rho``).  ``stats`` holds the solver
     statistics (``nfev``, ``njev``, ``wall_time``, …) and ``status`` says whether
     the run completed; ``static`` holds time-independent arrays (e.g. the weight).
+
+    Parameters
+    ----------
+    t : ndarray, shape (T,)
+        Output times.
+    data : dict of str to ndarray
+        Series, each of shape ``(T, ...)``.
+    domain : Domain, optional
+        The grid (grid runs) or feature space (particle runs).
+    model : str
+        Name of the model that produced it (``"ufd"``, ``"varpro"``, …).
+    params : dict
+        The run's parameters.
+    stats : dict
+        Work counters and wall time.
+    status : str
+        ``complete``, ``running``, ``interrupted`` or ``failed: <message>``.
+    static : dict of str to ndarray
+        Time-independent arrays.
     """
 
     t: np.ndarray
@@ -41,14 +60,17 @@ class Trajectory:
 
     @property
     def nfev(self) -> int:
+        """Right-hand-side evaluations."""
         return int(self.stats.get("nfev", 0))
 
     @property
     def njev(self) -> int:
+        """Jacobian evaluations."""
         return int(self.stats.get("njev", 0))
 
     @property
     def wall_time(self) -> float:
+        """Wall time of the run in seconds (NaN if unknown)."""
         return float(self.stats.get("wall_time", np.nan))
 
     def at(self, t: float) -> int:

@@ -10,9 +10,21 @@ from ._inputs import check_grid_density, check_points, check_weights
 
 
 def chi2(target: np.ndarray, density: np.ndarray, domain: Domain) -> float:
-    """χ²(μ̄ | μ) = ∫ (μ̄/μ − 1)² dμ = ∫ μ̄²/μ − 1 for probability densities on the grid.
+    """χ²(μ̄ | μ) = ∫ (μ̄/μ − 1)² dμ of two grid densities (= ∫ μ̄²/μ − 1 for probabilities).
 
-    ``target`` must be finite and non-negative, ``density`` finite and strictly positive.
+    Parameters
+    ----------
+    target : ndarray, shape ``domain.shape``
+        μ̄, finite and non-negative.
+    density : ndarray, shape ``domain.shape``
+        μ, finite and strictly positive.
+    domain : Domain
+        The grid.
+
+    Returns
+    -------
+    float
+        The divergence, ≥ 0.
     """
     target = check_grid_density(domain, target, "target")
     density = check_grid_density(domain, density, "density", positive=True)
@@ -20,9 +32,25 @@ def chi2(target: np.ndarray, density: np.ndarray, domain: Domain) -> float:
 
 
 def smooth_particles(points, domain: Domain, sigma: float = 0.04, weights=None) -> np.ndarray:
-    """Particles convolved with a (wrapped, on periodic axes) Gaussian of std ``sigma``, on the grid.
+    """Particles convolved with a Gaussian (wrapped on periodic axes), as a density on the grid.
 
-    For plots only (the thesis figures use σ = 0.04); metrics never smooth.
+    For plots only (the thesis figures use σ = 0.04); the metrics never smooth.
+
+    Parameters
+    ----------
+    points : ndarray, shape (M,) or (M, d)
+        Particle positions.
+    domain : Domain
+        The grid to evaluate the density on.
+    sigma : float
+        Standard deviation of the Gaussian, > 0.
+    weights : ndarray, shape (M,), optional
+        Non-negative particle weights, normalised to mass 1; default uniform.
+
+    Returns
+    -------
+    ndarray, shape ``domain.shape``
+        The smoothed density (point values at the cell centres).
     """
     pts = check_points(points, domain.ndim, "points")
     w = check_weights(weights, pts.shape[0], "weights")

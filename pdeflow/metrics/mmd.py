@@ -97,9 +97,21 @@ def _kind(domain: Domain) -> tuple[int, float]:
 
 
 def grid_points(domain: Domain, density: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A grid density as weighted atoms: cell centres ``(G, d)`` and cell masses ``(G,)``.
+    """A grid density as weighted atoms: its cell centres weighted by its cell masses.
 
-    ``density`` must have the grid shape and be finite and non-negative (the masses are weights).
+    Parameters
+    ----------
+    domain : Domain
+        The grid, G cells.
+    density : ndarray, shape ``domain.shape``
+        Cell averages, finite and non-negative (the masses are weights).
+
+    Returns
+    -------
+    centres : ndarray, shape (G, d)
+        Cell-centre coordinates.
+    masses : ndarray, shape (G,)
+        Cell masses, density × cell volume.
     """
     density = check_grid_density(domain, density, "density")
     centres = np.stack([c.ravel() for c in domain.mesh()], axis=1)
@@ -112,7 +124,22 @@ def _as_points(domain: Domain, points, weights, name):
 
 
 def energy_distance_sums(x, y, domain: Domain, *, x_weights=None, y_weights=None):
-    """(E d(X,Y), E d(X,X′), E d(Y,Y′)) for the normalised weighted point sets."""
+    """The three expectations of the energy distance, E d(X,Y), E d(X,X′) and E d(Y,Y′).
+
+    Parameters
+    ----------
+    x, y : ndarray, shape (n,) or (n, d)
+        Points of the two measures.
+    domain : Domain
+        Feature space; fixes the distance d (chordal, periodic ℓ¹ or Euclidean).
+    x_weights, y_weights : ndarray, shape (n,), optional
+        Non-negative weights, normalised to mass 1; default uniform.
+
+    Returns
+    -------
+    cross, xx, yy : float
+        The three expectations; MMD² = 2·cross − xx − yy.
+    """
     kind, period = _kind(domain)
     x, a = _as_points(domain, x, x_weights, "x")
     y, b = _as_points(domain, y, y_weights, "y")
@@ -126,11 +153,31 @@ def energy_distance_sums(x, y, domain: Domain, *, x_weights=None, y_weights=None
 
 
 def mmd(x, y, domain: Domain, *, x_weights=None, y_weights=None) -> float:
-    """MMD between two weighted point sets on ``domain`` (weights are normalised to mass 1).
+    """MMD with the energy-distance kernel κ = −d between two weighted point sets (SPEC §5).
 
-    ``x`` and ``y`` have shape ``(n,)`` (1-D) or ``(n, d)``; a grid density enters through
-    :func:`grid_points`: ``mmd(particles, *grid_points(domain, rho), domain)`` does not fit,
-    so pass ``y, y_weights = grid_points(domain, rho)``.
+    MMD²(μ, ν) = 2E d(X, Y) − E d(X, X′) − E d(Y, Y′), with d the chordal distance on the
+    circle, the sum of per-axis periodic distances on the torus and the Euclidean distance on
+    intervals and boxes.  A grid density enters through :func:`grid_points`:
+    ``y, y_weights = grid_points(domain, rho)``.
+
+    Parameters
+    ----------
+    x, y : ndarray, shape (n,) or (n, d)
+        Points of the two measures.
+    domain : Domain
+        Feature space (fixes the distance).
+    x_weights, y_weights : ndarray, shape (n,), optional
+        Non-negative weights, normalised to mass 1; default uniform.
+
+    Returns
+    -------
+    float
+        MMD(μ, ν) ≥ 0.
+
+    Raises
+    ------
+    ValueError
+        Non-finite or misshaped points, negative, non-finite or all-zero weights.
     """
     cross, xx, yy = energy_distance_sums(x, y, domain, x_weights=x_weights, y_weights=y_weights)
     return float(np.sqrt(max(2.0 * cross - xx - yy, 0.0)))

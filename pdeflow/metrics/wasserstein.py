@@ -34,7 +34,22 @@ def _quantile_cost(x, a, y, b, p, shift_y=0.0):
 
 
 def wasserstein_interval(x, y, *, x_weights=None, y_weights=None, p: float = 2) -> float:
-    """Exact W_p between weighted point sets on the line (finite p ≥ 1)."""
+    """Exact Wasserstein distance W_p on the line, W_p^p = ∫₀¹|F⁻¹ − G⁻¹|^p.
+
+    Parameters
+    ----------
+    x, y : ndarray, shape (n,) or (n, 1)
+        Points of the two measures.
+    x_weights, y_weights : ndarray, shape (n,), optional
+        Non-negative weights, normalised to mass 1; default uniform.
+    p : float
+        Order, finite and ≥ 1.
+
+    Returns
+    -------
+    float
+        W_p(μ, ν).
+    """
     p = check_order(p)
     xs, a = _normalise(x, x_weights, "x")
     ys, b = _normalise(y, y_weights, "y")
@@ -60,7 +75,25 @@ def _circle_cost_for_shift(x, a, y, b, alpha, p):
 
 
 def wasserstein_circle(x, y, *, x_weights=None, y_weights=None, p: int = 2) -> float:
-    """Exact W_p (p = 1 or 2) for the arc-length distance on ℝ/2πℤ between weighted point sets."""
+    """Exact Wasserstein distance W_p on the circle ℝ/2πℤ with the arc-length distance.
+
+    W₁ = min_c ∫|F − G − c|; W₂² = min_α ∫₀¹|F⁻¹(t + α) − G⁻¹(t)|² with F lifted by
+    F(x + 2π) = F(x) + 1 (Delon–Salomon–Sobolevski), exact for each α and convex in it.
+
+    Parameters
+    ----------
+    x, y : ndarray, shape (n,) or (n, 1)
+        Angles of the two measures (any real values; taken modulo 2π).
+    x_weights, y_weights : ndarray, shape (n,), optional
+        Non-negative weights, normalised to mass 1; default uniform.
+    p : {1, 2}
+        Order.
+
+    Returns
+    -------
+    float
+        W_p(μ, ν).
+    """
     p = check_order(p, allowed=(1.0, 2.0))
     theta, a = _normalise(np.mod(check_points(x, 1, "x"), 2 * np.pi), x_weights, "x")
     phi, b = _normalise(np.mod(check_points(y, 1, "y"), 2 * np.pi), y_weights, "y")

@@ -32,7 +32,15 @@ from .base import GridModel
 
 @dataclass(frozen=True)
 class UFDParams:
-    """Exponent and coefficient of G(w) = coef · w^r (SPEC §4b: coef = ‖ν̄‖^r for f_r, ½‖ν̄‖² for f_b/f_u)."""
+    """Exponent and coefficient of G(w) = coef · w^r in the weighted UFD (eq. III.35).
+
+    Parameters
+    ----------
+    r : float
+        Exponent, r > 1 (2 for the quadratic regularisations f_b and f_u).
+    coef : float
+        Coefficient, > 0: ‖ν̄‖^r for f_r, ½‖ν̄‖² for f_b and f_u (½ for a unit-mass teacher).
+    """
 
     r: float = 2.0
     coef: float = 1.0
@@ -51,6 +59,15 @@ class UltraFastDiffusion(GridModel):
     places apart, so the Jacobian is banded for LSODA.  Use :meth:`to_state` and
     :meth:`to_density` to convert.  Fluxes couple neighbours only, so the exact
     Jacobian is offered in banded and sparse form (``jacobian = "local"``).
+
+    Parameters
+    ----------
+    domain : Domain
+        The grid.
+    weight : ndarray of shape ``domain.shape`` or callable
+        The target density μ̄ > 0 (cell averages), or a function of the cell-centre coordinates.
+    params : UFDParams
+        Exponent and coefficient of G.
     """
 
     name = "ufd"
@@ -74,11 +91,13 @@ class UltraFastDiffusion(GridModel):
 
     # ---- state <-> grid ------------------------------------------------
     def to_state(self, rho: np.ndarray) -> np.ndarray:
+        """The cell averages in band order (:func:`pdeflow.fv.band_ordering`)."""
         y = np.empty(self.domain.size)
         y[self.position] = np.asarray(rho, dtype=float).ravel()
         return y
 
     def to_density(self, y: np.ndarray) -> np.ndarray:
+        """The density on the grid, shape ``domain.shape``, of a state in band order."""
         return y[self.position].reshape(self.domain.shape)
 
     # ---- the ODE system -------------------------------------------------
@@ -97,24 +116,29 @@ class UltraFastDiffusion(GridModel):
 
     @property
     def banded(self) -> BandedLayout:
+        """Where the face entries of the Jacobian go in LSODA's packed band storage."""
         if self._banded is None:
             self._banded = BandedLayout(self.graph)
         return self._banded
 
     @property
     def sparse(self) -> SparseLayout:
+        """Where the face entries of the Jacobian go in a CSC matrix."""
         if self._sparse is None:
             self._sparse = SparseLayout(self.graph)
         return self._sparse
 
     @property
     def bandwidth(self) -> int:
+        """Lower (= upper) bandwidth of the Jacobian in band order (2 on a ring)."""
         return self.banded.bandwidth
 
     def jac_banded(self, t: float, y: np.ndarray) -> np.ndarray:
+        """Exact Jacobian in packed band storage, shape ``(2·bandwidth + 1, size)``."""
         return self.banded.assemble(self.face_jacobian(y))
 
     def jac_sparse(self, t: float, y: np.ndarray):
+        """Exact Jacobian as a CSC matrix."""
         return self.sparse.assemble(self.face_jacobian(y))
 
     # ---- diagnostics ----------------------------------------------------
@@ -124,15 +148,19 @@ class UltraFastDiffusion(GridModel):
         return self.domain.integrate(coef / (r - 1) * self.weight**r * np.asarray(rho) ** (1 - r))
 
     def diagnostics(self, rho: np.ndarray) -> dict:
+        """The discrete energy E_h and the mass, recorded at each output."""
         return {"energy": self.energy(rho), "mass": self.mass(rho)}
 
     def run_params(self) -> dict:
+        """``r`` and ``coef``."""
         return asdict(self.params)
 
     def static(self) -> dict:
+        """The weight μ̄, stored under ``/static/weight``."""
         return {"weight": self.weight}
 
     def default_atol(self, rtol: float, rho0: np.ndarray) -> float:
+        """``1e-3·rtol`` times the mean weight."""
         return 1e-3 * rtol * float(np.mean(self.weight))
 
     def check_state(self, t: float, y: np.ndarray) -> None:

@@ -29,8 +29,27 @@ def make_teacher_student(domain: Domain, gamma: float, n_data: int = 4096, n_tea
 
     Y is the forward product of the feature operator at the teacher with unit weights, so a
     feature map with structure (the sorted ReLU on the circle) never builds the N × M̄ matrix.
-    ``n_data`` and ``n_teacher`` must be integers ≥ 1 (no teacher atoms would make Y = 0/0),
-    ``gamma`` a number ≥ 0 or ``inf`` (the teacher atoms themselves).
+
+    Parameters
+    ----------
+    domain : Domain
+        Feature space: a circle (ReLU features) or a 2-D torus (Laplace RBF features).
+    gamma : float
+        Concentration of the teacher μ_γ, ≥ 0, or ``inf`` for the teacher atoms themselves.
+    n_data : int
+        Number N ≥ 1 of inputs (thesis: 4096).
+    n_teacher : int
+        Number M̄ ≥ 1 of teacher features (thesis: 4096).
+    rng : numpy Generator, int or None
+        Random generator or seed.
+    feature : FeatureMap, optional
+        Feature map φ; default the thesis' one for ``domain``.
+
+    Returns
+    -------
+    TeacherStudent
+        ``domain``, ``feature``, inputs ``x`` (N, 2), labels ``y`` (N,), teacher features
+        ``teacher`` (M̄,) or (M̄, 2), and ``gamma``.
     """
     n_data = as_count(n_data, "n_data", minimum=1)
     n_teacher = as_count(n_teacher, "n_teacher", minimum=1)

@@ -88,26 +88,51 @@ def _laplace_torus(omega, x, period, scale, A, dA):
 
 @dataclass(frozen=True)
 class ReLUCircle(FeatureMap):
-    """φ(ω, x) = max(0, x₁cos ω + x₂sin ω) on the circle (SPEC §2)."""
+    """ReLU features on the circle, φ(ω, x) = max(0, x₁cos ω + x₂sin ω) (SPEC §2).
+
+    Its operator (:meth:`bind`) reads every product off prefix sums over sorted angles,
+    O((M + N) log) per product instead of O(MN).
+
+    Parameters
+    ----------
+    dim : int
+        Dimension of ω (1: the angle).
+    """
 
     dim: int = 1
 
     def fill(self, omega, x, A, dA):
+        """Fill ``A[j, i] = φ(ωᵢ, xⱼ)`` and ``dA[0, j, i] = ∂φ/∂ω`` (numba, in place)."""
         _relu_circle(omega, x, A, dA)
 
     def bind(self, x):
+        """ω ↦ the sorted-angle operator A(ω) on the data ``x`` (:mod:`pdeflow.particles.operators`)."""
         return SortedReLUCircle(x)
 
 
 @dataclass(frozen=True)
 class LaplaceRBF(FeatureMap):
-    """φ(ω, x) = (2/s²) exp(−‖[ω − x]‖/s) on the torus ℝ²/Lℤ² (SPEC §2; thesis s = ½, L = 4)."""
+    """Laplace features on the torus ℝ²/Lℤ², φ(ω, x) = (2/s²) exp(−‖[ω − x]‖/s) (SPEC §2).
+
+    [z] is the periodic representative of z with coordinates in [−L/2, L/2); the data are
+    not wrapped, their difference with ω is.
+
+    Parameters
+    ----------
+    period : float
+        Period L of the torus (thesis: 4).
+    scale : float
+        Length scale s (thesis: ½, so φ = 8 exp(−2‖[ω − x]‖)).
+    dim : int
+        Dimension of ω (2).
+    """
 
     period: float = 4.0
     scale: float = 0.5
     dim: int = 2
 
     def fill(self, omega, x, A, dA):
+        """Fill ``A[j, i] = φ(ωᵢ, xⱼ)`` and ``dA[k, j, i] = ∂φ/∂ω_k`` (numba, in place)."""
         _laplace_torus(omega, x, self.period, self.scale, A, dA)
 
 

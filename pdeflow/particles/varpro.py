@@ -177,6 +177,19 @@ class VarPro:
     ``state(omega)`` projects the outer weights and returns the velocity uᵢ∇h(ωᵢ) and the
     reduced risk; :func:`run_varpro` moves the particles by τ·velocity and maps them back
     into the domain (wrap on circle and torus, clip on a box).
+
+    Parameters
+    ----------
+    problem : TeacherStudent
+        Data, labels and feature map (:func:`make_teacher_student`).
+    lam : float
+        Ridge regularisation λ > 0.
+    reg : {"f_b", "f_u", "f_r"} or Regularizer
+        Regularisation of the outer weights.
+    tol : float
+        Relative residual of each projection, in (0, 1).
+    r : float
+        Exponent of f_r.
     """
 
     def __init__(self, problem: TeacherStudent, lam: float, reg: str | Regularizer = "f_b",
@@ -210,11 +223,13 @@ class VarPro:
         return h, velocity, float(risk)
 
     def state(self, omega: np.ndarray, u_prev: np.ndarray | None = None) -> VarProState:
+        """Project the outer weights at ``omega`` (warm-started from ``u_prev``): u, velocity, risk."""
         op, u = self._fields(omega, u_prev)
         _, velocity, risk = self.potential_terms(op, u)
         return VarProState(omega, u, velocity, risk, self.projection.residual)
 
     def reduced_risk(self, omega: np.ndarray) -> float:
+        """The reduced risk L̂(ω) (eq. III.41)."""
         return self.state(omega).risk
 
 
@@ -356,8 +371,8 @@ def run_varpro(problem: TeacherStudent, omega0, *, lam: float, reg: str = "f_b",
         Initial particle positions.
     lam : float
         Ridge regularisation λ > 0.
-    reg : {"f_b", "f_u", "f_r"}
-        Regularisation f of the outer weights; ``r`` is the exponent of f_r.
+    reg, r : {"f_b", "f_u", "f_r"}, float
+        Regularisation f of the outer weights, and the exponent r > 1 of f_r.
     tau : float
         Step size; step k is time kτ.
     steps : int
@@ -367,7 +382,9 @@ def run_varpro(problem: TeacherStudent, omega0, *, lam: float, reg: str = "f_b",
     tol : float
         Relative residual of each projection, in (0, 1).
     store : path, optional
-        HDF5 file written as the run goes; ``overwrite`` replaces an earlier pdeflow run there.
+        HDF5 file written as the run goes.
+    overwrite : bool
+        Replace an earlier pdeflow trajectory at ``store`` (never another kind of file).
     progress : bool
         Progress bar.
     resume : bool
@@ -437,10 +454,39 @@ def run_two_timescale(problem: TeacherStudent, omega0, *, lam: float, reg: str =
     """Two-timescale gradient descent on R̂/λ (SPEC §3, eq. III.44), η = λM by default.
 
     ωᵢ ← ωᵢ − Mτ∇_{ωᵢ}(R̂/λ) = ωᵢ + τuᵢ∇h(ωᵢ) and uᵢ ← uᵢ − η∇_{uᵢ}(R̂/λ) = uᵢ − (η/M)(f′(uᵢ) − h(ωᵢ)),
-    starting from u⁰ = the exact projection at ω⁰.  Parameters, returns and errors as
-    :func:`run_varpro` (``residual`` is NaN: nothing is projected after the start), plus
-    ``eta`` > 0, the outer-weight step.  The state (ω, u) is saved exactly, so a resumed run
-    is the uninterrupted one bit for bit.
+    starting from u⁰ = the exact projection at ω⁰.  The state (ω, u) is saved exactly, so a
+    resumed run is the uninterrupted one bit for bit.
+
+    Parameters
+    ----------
+    problem : TeacherStudent
+        Data, labels and feature map (:func:`make_teacher_student`).
+    omega0 : ndarray, shape (M,) on the circle or (M, d)
+        Initial particle positions.
+    lam : float
+        Ridge regularisation λ > 0.
+    reg, r : {"f_b", "f_u", "f_r"}, float
+        Regularisation f of the outer weights, and the exponent r > 1 of f_r.
+    tau : float
+        Step size of the features; step k is time kτ.
+    eta : float, optional
+        Step size of the outer weights, > 0; default λM (the thesis' choice).
+    steps, save_every : int
+        Number of steps; record every ``save_every`` steps (and the last).
+    store, overwrite, progress, resume : as :func:`run_varpro`.
+
+    Returns
+    -------
+    Trajectory
+        ``t`` (T,), ``positions`` (T, M[, d]), ``u`` (T, M), ``risk`` (T,) and ``residual``
+        (T,), NaN: nothing is projected after the start.
+
+    Raises
+    ------
+    ValueError
+        Bad input, before any work or file.
+    IntegrationError
+        Non-finite positions, weights or risk (outputs so far kept, status ``failed: …``).
     """
     varpro = VarPro(problem, lam, reg, r=r)
     steps, save_every, tau = _check_run_args(steps, save_every, tau)
