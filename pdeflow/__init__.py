@@ -1,16 +1,16 @@
 """pdeflow: mean-field training dynamics of neural networks as PDEs on grids, checked against particles.
 
-Public API (equation numbers refer to SPEC.md and the thesis):
+Public API (equation numbers are the thesis'; the pages under docs/ explain them):
 
-* domains: :func:`Circle`, :func:`Torus`, :func:`Interval`, :func:`Box` (SPEC §1)
+* domains: :func:`Circle`, :func:`Torus`, :func:`Interval`, :func:`Box` (docs: theory/driver)
 * grid models and their driver: :class:`GridModel`, :func:`solve`
-* weighted ultra-fast diffusion: :func:`solve_ufd` (SPEC §4b, eq. III.35)
-* teacher distributions μ_γ: :func:`teacher_density`, :func:`sample_teacher` (SPEC §2)
+* weighted ultra-fast diffusion: :func:`solve_ufd` (docs: theory/ufd, eq. III.35)
+* teacher distributions μ_γ: :func:`teacher_density`, :func:`sample_teacher` (docs: theory/particles)
 * trajectories: :class:`Trajectory`, :func:`load_trajectory` (HDF5)
 * particles (finite networks): :func:`make_teacher_student`, :class:`VarPro`, :func:`run_varpro`,
-  :func:`run_two_timescale` (SPEC §3, eqs. III.41–III.44); feature maps :class:`ReLUCircle`,
+  :func:`run_two_timescale` (docs: theory/particles, eqs. III.41–III.44); feature maps :class:`ReLUCircle`,
   :class:`LaplaceRBF`
-* metrics: :mod:`pdeflow.metrics` (MMD, W₁/W₂, χ², smoothing; SPEC §5)
+* metrics: :mod:`pdeflow.metrics` (MMD, W₁/W₂, χ², smoothing; docs: theory/metrics)
 """
 
 __version__ = "0.1.0"

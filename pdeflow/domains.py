@@ -1,4 +1,4 @@
-"""Cell-centred uniform grids on the feature spaces of SPEC.md §1.
+"""Cell-centred uniform grids on the feature spaces of docs: theory/driver.
 
 Every domain is a product of 1-D axes, each either periodic (circle, torus) or
 closed with a no-flux boundary (interval, box).  A density lives on the grid as

@@ -1,8 +1,8 @@
-"""Particles beside grid solutions: the building blocks of the validation scripts (SPEC.md §6).
+"""Particles beside grid solutions: the building blocks of the validation scripts (docs: validation).
 
 A finite network trained by VarPro (eq. III.42) from uniform i.i.d. features on the
 circle is compared, at matched times t = kτ, with the UFD (eq. III.35, r = 2, coef = ½)
-solved on a grid, and with the teacher measure μ̄, by the energy-distance MMD (SPEC §5).
+solved on a grid, and with the teacher measure μ̄, by the energy-distance MMD (docs: theory/metrics).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def particle_run(exp: CircleExperiment, seed: int, ufd: Trajectory, *, store: Pa
                  progress: bool = False, resume: bool = False) -> dict:
     """One seed: VarPro from uniform features; MMD to the UFD and to the teacher at the output times.
 
-    "The teacher" is the run's own teacher measure μ̄ = (1/M̄) Σ δ_{ω̄ᵢ} (SPEC §5), the teacher of
+    "The teacher" is the run's own teacher measure μ̄ = (1/M̄) Σ δ_{ω̄ᵢ} (docs: theory/metrics), the teacher of
     the training problem itself (for f_u its unique minimiser), not μ_γ: against μ_γ every curve
     would flatten near MMD(μ̄, μ_γ) ~ M̄^{-1/2}, a sampling floor unrelated to the training dynamics.
 

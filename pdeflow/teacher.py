@@ -1,4 +1,4 @@
-"""The teacher feature distributions μ_γ of SPEC.md §2, exact densities, cell averages and samples.
+"""The teacher feature distributions μ_γ of docs: theory/particles, exact densities, cell averages and samples.
 
 Circle: μ_γ = (⅔ δ₀ + ⅓ δ_{0.4π}) ⋆ π_γ, π_γ(ω) ∝ 1/(1 + γ sin²(ω/2)).
 Torus ℝ²/Lℤ²: μ_γ = (½ δ_{(−1,0)} + ½ δ_{(1,1)}) ⋆ π_γ, π_γ(z) ∝ Πₖ 1/(1 + γ sin²(π zₖ/L)).
@@ -64,7 +64,7 @@ def _atoms(domain: Domain):
 
 
 def teacher_density(domain: Domain, gamma: float, *, cell_average: bool = True) -> np.ndarray:
-    """Density of the teacher distribution μ_γ on the grid of ``domain`` (SPEC §2), mass 1.
+    """Density of the teacher distribution μ_γ on the grid of ``domain`` (docs: theory/particles), mass 1.
 
     Circle: (⅔δ₀ + ⅓δ_{0.4π}) ⋆ π_γ; torus ℝ²/Lℤ²: (½δ_{(−1,0)} + ½δ_{(1,1)}) ⋆ π_γ, with
     π_γ ∝ 1/(1 + γ sin²(·/2)) per axis (scaled to the period).
@@ -105,7 +105,7 @@ def teacher_density(domain: Domain, gamma: float, *, cell_average: bool = True) 
 
 def sample_teacher(domain: Domain, gamma: float, size: int,
                    rng: np.random.Generator | int | None = None) -> np.ndarray:
-    """I.i.d. samples of the teacher distribution μ_γ by exact inverse-CDF sampling (SPEC §2).
+    """I.i.d. samples of the teacher distribution μ_γ by exact inverse-CDF sampling (docs: theory/particles).
 
     Parameters
     ----------

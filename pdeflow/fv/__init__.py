@@ -1,6 +1,6 @@
 """Finite volumes on cell-centred grids: the face graph, its flux kernels and Jacobian layouts.
 
-All three models of the package move a density by a continuity equation
+Every grid model of the package moves a density by a continuity equation
 ∂ₜμ + div(μ v) = 0 with a potential velocity v = ∇Ψ.  On a grid this is one
 mechanism: a flux through every interior face, ``F = mobility_f · (Ψ_right − Ψ_left)``,
 added to one cell and taken from the other, so mass is conserved to round-off

@@ -64,7 +64,7 @@ def _interleave(n: int) -> np.ndarray:
 def band_ordering(domain: Domain) -> np.ndarray:
     """``position[c]``: where cell ``c`` goes in an unknown vector of small bandwidth.
 
-    Periodic axes are interleaved (SPEC §4b), closed axes keep their order; in
+    Periodic axes are interleaved (docs: theory/ufd), closed axes keep their order; in
     2-D the result has half-bandwidth ``2·n₁`` (periodic) or ``n₁`` (closed).
     """
     per_axis = []

@@ -47,7 +47,7 @@ def face_flux_jacobian(mobility, dpsi, left, right, vals):
 
 @nb.njit(cache=True)
 def ufd_potential(mu, mubar, coef, r, psi, dpsi):
-    """H_c = coef·r/(r−1)·(μ̄_c/μ_c)^{r−1} and dH_c/dμ_c = −(r−1)·H_c/μ_c (SPEC §4b).
+    """H_c = coef·r/(r−1)·(μ̄_c/μ_c)^{r−1} and dH_c/dμ_c = −(r−1)·H_c/μ_c (docs: theory/ufd).
 
     H is the potential of the μ̄-weighted form ∂ₜμ = −div(μ̄ ∇H(μ̄/μ)) of eq. (III.35).
     """

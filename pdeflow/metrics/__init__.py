@@ -1,4 +1,4 @@
-"""Distances between feature distributions (SPEC.md §5): particles, weighted particles, grid densities.
+"""Distances between feature distributions (docs: theory/metrics): particles, weighted particles, grid densities.
 
 A grid density enters as its cell centres weighted by cell masses
 (:func:`grid_points`), so any two of them compare.

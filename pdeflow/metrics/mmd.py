@@ -1,4 +1,4 @@
-"""MMD with the energy-distance kernel κ = −d (SPEC §5, thesis eq. III.49).
+"""MMD with the energy-distance kernel κ = −d (docs: theory/metrics, thesis eq. III.49).
 
 MMD²(μ, ν) = 2E d(X, Y) − E d(X, X′) − E d(Y, Y′), with d the chordal distance on the
 circle, the ℓ¹ sum of per-axis periodic distances on the torus and the Euclidean
@@ -153,7 +153,7 @@ def energy_distance_sums(x, y, domain: Domain, *, x_weights=None, y_weights=None
 
 
 def mmd(x, y, domain: Domain, *, x_weights=None, y_weights=None) -> float:
-    """MMD with the energy-distance kernel κ = −d between two weighted point sets (SPEC §5).
+    """MMD with the energy-distance kernel κ = −d between two weighted point sets (docs: theory/metrics).
 
     MMD²(μ, ν) = 2E d(X, Y) − E d(X, X′) − E d(Y, Y′), with d the chordal distance on the
     circle, the sum of per-axis periodic distances on the torus and the Euclidean distance on

@@ -1,4 +1,4 @@
-"""Weighted ultra-fast diffusion (SPEC.md §4b, thesis eq. III.35).
+"""Weighted ultra-fast diffusion (docs: theory/ufd, thesis eq. III.35).
 
     ∂ₜμ = −div( μ ∇G(μ̄/μ) ),   G(w) = coef · w^r,  r > 1.
 
@@ -143,7 +143,7 @@ class UltraFastDiffusion(GridModel):
 
     # ---- diagnostics ----------------------------------------------------
     def energy(self, rho: np.ndarray) -> np.ndarray | float:
-        """Discrete energy E_h(μ) = Σ|c| coef/(r−1) μ̄^r μ^{1−r} (SPEC §4b); works on stacks of densities."""
+        """Discrete energy E_h(μ) = Σ|c| coef/(r−1) μ̄^r μ^{1−r} (docs: theory/ufd); works on stacks of densities."""
         r, coef = self.params.r, self.params.coef
         return self.domain.integrate(coef / (r - 1) * self.weight**r * np.asarray(rho) ** (1 - r))
 
@@ -172,7 +172,7 @@ def solve_ufd(domain: Domain, weight, rho0=None, *, r: float = 2.0, coef: float 
               t_eval, method: str = "LSODA", rtol: float = 1e-6, atol: float | None = None,
               store: str | os.PathLike | None = None, overwrite: bool = False,
               resume: bool = False, progress: bool = False) -> Trajectory:
-    """Solve the weighted ultra-fast diffusion ∂ₜμ = −div(μ∇(coef·(μ̄/μ)^r)) (SPEC §4b, eq. III.35).
+    """Solve the weighted ultra-fast diffusion ∂ₜμ = −div(μ∇(coef·(μ̄/μ)^r)) (docs: theory/ufd, eq. III.35).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Finite networks: particles ω₁…ω_M of a two-layer mean-field network (SPEC.md §2–§3)."""
+"""Finite networks: particles ω₁…ω_M of a two-layer mean-field network (docs: theory/particles)."""
 
 from .features import FeatureMap, LaplaceRBF, ReLUCircle, feature_map_for
 from .regularizers import Regularizer, biased, power, unbiased

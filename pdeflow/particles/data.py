@@ -1,4 +1,4 @@
-"""Teacher–student data (SPEC.md §2): Gaussian inputs and a teacher network Y(x) = (1/M̄)Σφ(ω̄ᵢ, x)."""
+"""Teacher–student data (docs: theory/particles): Gaussian inputs and a teacher network Y(x) = (1/M̄)Σφ(ω̄ᵢ, x)."""
 
 from __future__ import annotations
 

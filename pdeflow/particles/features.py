@@ -1,4 +1,4 @@
-"""Feature maps φ(ω, x) and their ω-gradients (SPEC.md §2).
+"""Feature maps φ(ω, x) and their ω-gradients (docs: theory/particles).
 
 A feature map fills, for particles ω (shape ``(M,)`` or ``(M, d)``) and data x
 (shape ``(N, 2)``), the matrix ``A[j, i] = φ(ωᵢ, xⱼ)`` and the gradients
@@ -88,7 +88,7 @@ def _laplace_torus(omega, x, period, scale, A, dA):
 
 @dataclass(frozen=True)
 class ReLUCircle(FeatureMap):
-    """ReLU features on the circle, φ(ω, x) = max(0, x₁cos ω + x₂sin ω) (SPEC §2).
+    """ReLU features on the circle, φ(ω, x) = max(0, x₁cos ω + x₂sin ω) (docs: theory/particles).
 
     Its operator (:meth:`bind`) reads every product off prefix sums over sorted angles,
     O((M + N) log) per product instead of O(MN).
@@ -112,7 +112,7 @@ class ReLUCircle(FeatureMap):
 
 @dataclass(frozen=True)
 class LaplaceRBF(FeatureMap):
-    """Laplace features on the torus ℝ²/Lℤ², φ(ω, x) = (2/s²) exp(−‖[ω − x]‖/s) (SPEC §2).
+    """Laplace features on the torus ℝ²/Lℤ², φ(ω, x) = (2/s²) exp(−‖[ω − x]‖/s) (docs: theory/particles).
 
     [z] is the periodic representative of z with coordinates in [−L/2, L/2); the data are
     not wrapped, their difference with ω is.

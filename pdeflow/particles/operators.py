@@ -1,4 +1,4 @@
-"""The feature matrix A[j, i] = φ(ωᵢ, xⱼ) as a linear operator (SPEC.md §3).
+"""The feature matrix A[j, i] = φ(ωᵢ, xⱼ) as a linear operator (docs: theory/particles).
 
 VarPro touches A only through four products, so a feature map may supply them in any
 way that is exact:
@@ -182,7 +182,7 @@ def _sorted_search(table: np.ndarray, keys: np.ndarray, order: np.ndarray) -> np
 
 
 class SortedReLUCircle:
-    """ω ↦ :class:`SortedReLUOperator` for φ(ω, x) = max(0, x₁cos ω + x₂sin ω) (SPEC §2).
+    """ω ↦ :class:`SortedReLUOperator` for φ(ω, x) = max(0, x₁cos ω + x₂sin ω) (docs: theory/particles).
 
     Built once per data set: the data angles θⱼ sorted, |xⱼ|, and prefix sums for the Gram matrix.
     """

@@ -1,4 +1,4 @@
-"""The regularisations f of the outer weights (SPEC.md §3).
+"""The regularisations f of the outer weights (docs: theory/particles).
 
 f_b(t) = t²/2, f_u(t) = (t−1)²/2, f_r(t) = |t|^r/(r−1).  Only f, f′ and
 (f′)⁻¹ = (f*)′ are needed.  For the quadratic ones the projection is a linear solve:

@@ -1,4 +1,4 @@
-"""Variable projection (VarPro) and two-timescale gradient descent (SPEC.md §3, eqs. III.41–III.44).
+"""Variable projection (VarPro) and two-timescale gradient descent (docs: theory/particles, eqs. III.41–III.44).
 
 Reduced risk of particles ω₁…ω_M, A[j, i] = φ(ωᵢ, xⱼ):
 
@@ -172,7 +172,7 @@ class VarProState:
 
 
 class VarPro:
-    """VarPro dynamics of M particles on a teacher–student problem (SPEC §3, eq. III.42).
+    """VarPro dynamics of M particles on a teacher–student problem (docs: theory/particles, eq. III.42).
 
     ``state(omega)`` projects the outer weights and returns the velocity uᵢ∇h(ωᵢ) and the
     reduced risk; :func:`run_varpro` moves the particles by τ·velocity and maps them back
@@ -361,7 +361,7 @@ def run_varpro(problem: TeacherStudent, omega0, *, lam: float, reg: str = "f_b",
                tau: float = 2.0**-10, steps: int, save_every: int = 1, tol: float = 1e-10,
                store: str | os.PathLike | None = None, overwrite: bool = False,
                progress: bool = False, resume: bool = False) -> Trajectory:
-    """VarPro gradient descent ωᵢ ← ωᵢ + τuᵢ∇h(ωᵢ) (SPEC §3, eq. III.42) from ``omega0``.
+    """VarPro gradient descent ωᵢ ← ωᵢ + τuᵢ∇h(ωᵢ) (docs: theory/particles, eq. III.42) from ``omega0``.
 
     Parameters
     ----------
@@ -451,7 +451,7 @@ def run_two_timescale(problem: TeacherStudent, omega0, *, lam: float, reg: str =
                       save_every: int = 1, store: str | os.PathLike | None = None,
                       overwrite: bool = False, progress: bool = False,
                       resume: bool = False) -> Trajectory:
-    """Two-timescale gradient descent on R̂/λ (SPEC §3, eq. III.44), η = λM by default.
+    """Two-timescale gradient descent on R̂/λ (docs: theory/particles, eq. III.44), η = λM by default.
 
     ωᵢ ← ωᵢ − Mτ∇_{ωᵢ}(R̂/λ) = ωᵢ + τuᵢ∇h(ωᵢ) and uᵢ ← uᵢ − η∇_{uᵢ}(R̂/λ) = uᵢ − (η/M)(f′(uᵢ) − h(ωᵢ)),
     starting from u⁰ = the exact projection at ω⁰.  The state (ω, u) is saved exactly, so a
