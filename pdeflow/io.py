@@ -3,7 +3,7 @@
 Layout (one file per run)::
 
     /t                 (T,)            output times, strictly increasing
-    /<series>          (T, ...)        e.g. rho (T, *grid shape), energy (T,), mass (T,)
+    /<series>          (T, ...)        e.g. rho (T, [S,] *grid shape), energy (T,), mass (T,)
     /grid/axis0 ...    (n_d,)          cell-centre coordinates (grid runs)
     /static/<name>     any             time-independent arrays, e.g. the UFD weight μ̄
     attributes of /    format = "pdeflow-trajectory", format_version (the integer 1),
@@ -240,9 +240,10 @@ def _read_domain(f: h5py.File, path: str, data: dict[str, np.ndarray]) -> Domain
     except ValueError as err:
         raise ValueError(f"{path!r}: attribute 'domain' does not describe a domain: {err}") from None
     rho = data.get("rho")
-    if rho is not None and rho.shape[1:] != domain.shape:
-        raise ValueError(f"{path!r}: /rho has grid shape {rho.shape[1:]} but the domain has shape "
-                         f"{domain.shape}")
+    # rho is (T, *layers, *grid): a COT run stores S layers of densities on one grid
+    if rho is not None and (rho.ndim < 1 + domain.ndim or rho.shape[rho.ndim - domain.ndim:] != domain.shape):
+        raise ValueError(f"{path!r}: /rho has shape {rho.shape[1:]} per output, which does not end "
+                         f"with the domain's grid shape {domain.shape}")
     return domain
 
 

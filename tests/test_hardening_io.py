@@ -181,12 +181,25 @@ def test_the_domain_must_match_the_grid_of_rho(tmp_path):
     path = _write(tmp_path / "run.h5")
     with h5py.File(path, "a") as f:
         f.attrs["domain"] = json.dumps(pf.Circle(16).describe())
-    with pytest.raises(ValueError, match=r"/rho has grid shape \(8,\).*\(16,\)"):
+    with pytest.raises(ValueError, match=r"/rho has shape \(8,\) per output.*grid shape \(16,\)"):
         load_trajectory(path)
     with h5py.File(path, "a") as f:
         f.attrs["domain"] = json.dumps({**pf.Circle(8).describe(), "upper": [1.0]})
     with pytest.raises(ValueError, match="attribute 'domain'"):
         load_trajectory(path)
+
+
+def test_layers_of_densities_on_one_grid_are_read(tmp_path):
+    """A COT run stores rho as (T, S, *grid): leading layer axes are fine, the grid must end it."""
+    writer = TrajectoryWriter(tmp_path / "layers.h5", model="cot", domain=pf.Circle(8), params={})
+    for k in range(3):
+        writer.append(float(k), {"rho": np.full((2, 8), 1 / (2 * np.pi)), "mass": np.ones(2)})
+    writer.close("complete", {})
+    assert load_trajectory(tmp_path / "layers.h5").rho.shape == (3, 2, 8)
+    with h5py.File(tmp_path / "layers.h5", "a") as f:
+        f.attrs["domain"] = json.dumps(pf.Circle(4).describe())
+    with pytest.raises(ValueError, match=r"/rho has shape \(2, 8\) per output"):
+        load_trajectory(tmp_path / "layers.h5")
 
 
 def test_t_must_be_strictly_increasing(tmp_path):
