@@ -104,7 +104,7 @@ def teacher_density(domain: Domain, gamma: float, *, cell_average: bool = True) 
 
 
 def sample_teacher(domain: Domain, gamma: float, size: int,
-                   rng: np.random.Generator | int | None = None) -> np.ndarray:
+                   rng: np.random.Generator | int | None = None, *, modes: str = "iid") -> np.ndarray:
     """I.i.d. samples of the teacher distribution μ_γ by exact inverse-CDF sampling (docs: theory/particles).
 
     Parameters
@@ -117,6 +117,11 @@ def sample_teacher(domain: Domain, gamma: float, size: int,
         Number of samples.
     rng : numpy Generator, int or None
         Random generator or seed.
+    modes : {"iid", "stratified"}
+        How atoms are assigned to the modes of μ_γ: drawn i.i.d. with the mode weights, or
+        deterministically in the repeating pattern of the weights (as the thesis code does:
+        every third atom to the 0.4π mode on the circle, alternate atoms on the torus), which
+        removes the multinomial noise of the mode masses.
 
     Returns
     -------
@@ -128,7 +133,14 @@ def sample_teacher(domain: Domain, gamma: float, size: int,
     rng = np.random.default_rng(rng)
     centres, weights = _atoms(domain)
     scale = _axis_scale(domain)
-    which = rng.choice(len(weights), size=size, p=weights)
+    if modes == "iid":
+        which = rng.choice(len(weights), size=size, p=weights)
+    elif modes == "stratified":
+        # one period holds each mode in proportion to its weight: (0, 0, 1) for (⅔, ⅓)
+        period = int(round(1.0 / weights.min()))
+        which = np.searchsorted(np.cumsum(weights), (np.arange(size) % period + 0.5) / period)
+    else:
+        raise ValueError(f"modes must be 'iid' or 'stratified', got {modes!r}")
     shape = (size,) if domain.ndim == 1 else (size, domain.ndim)
     offset = np.zeros(shape) if np.isinf(gamma) else _kernel_quantile(rng.random(shape), gamma) / scale
     return domain.wrap(centres[which] + offset)

@@ -59,3 +59,22 @@ def test_torus_samples_and_atoms():
     assert {tuple(a) for a in atoms} <= {(-1.0, 0.0), (1.0, 1.0)}
     with pytest.raises(ValueError):
         pf.teacher_density(d, np.inf)
+
+
+def test_stratified_modes_follow_the_weights_exactly_and_lower_the_floor():
+    """Stratified teachers hold each mode in exact proportion; their MMD to μ_γ is smaller on average."""
+    from pdeflow.metrics import grid_points, mmd
+
+    for domain, period, counts in [(pf.Circle(8), 3, (2, 1)), (pf.Torus((8, 8)), 2, (1, 1))]:
+        atoms = pf.sample_teacher(domain, np.inf, 30, rng=0, modes="stratified")
+        centres = np.array([[0.0], [0.4 * np.pi]]) if domain.ndim == 1 else np.array([[-1.0, 0.0], [1.0, 1.0]])
+        pts = atoms.reshape(30, -1)
+        first = np.all(np.isclose(pts, centres[0]), axis=1)
+        assert first.sum() == 30 * counts[0] // period
+    fine = pf.Circle(4096)
+    centres, masses = grid_points(fine, pf.teacher_density(fine, 100))
+    floors = {modes: [mmd(pf.sample_teacher(fine, 100, 1024, rng=seed, modes=modes), centres, fine,
+                          y_weights=masses) for seed in range(8)] for modes in ("iid", "stratified")}
+    assert np.mean(floors["stratified"]) < np.mean(floors["iid"])
+    with pytest.raises(ValueError, match="modes must be"):
+        pf.sample_teacher(fine, 100, 4, modes="random")

@@ -24,7 +24,8 @@ class TeacherStudent:
 
 def make_teacher_student(domain: Domain, gamma: float, n_data: int = 4096, n_teacher: int = 4096,
                          rng: np.random.Generator | int | None = None,
-                         feature: FeatureMap | None = None) -> TeacherStudent:
+                         feature: FeatureMap | None = None,
+                         teacher_modes: str = "iid") -> TeacherStudent:
     """Draw xⱼ ~ N(0, I₂) and ω̄ᵢ ~ μ_γ, and form Yⱼ = (1/M̄)Σᵢφ(ω̄ᵢ, xⱼ).
 
     Y is the forward product of the feature operator at the teacher with unit weights, so a
@@ -44,6 +45,8 @@ def make_teacher_student(domain: Domain, gamma: float, n_data: int = 4096, n_tea
         Random generator or seed.
     feature : FeatureMap, optional
         Feature map φ; default the thesis' one for ``domain``.
+    teacher_modes : {"iid", "stratified"}
+        How the teacher atoms are assigned to the modes of μ_γ (:func:`pdeflow.sample_teacher`).
 
     Returns
     -------
@@ -57,6 +60,6 @@ def make_teacher_student(domain: Domain, gamma: float, n_data: int = 4096, n_tea
     rng = np.random.default_rng(rng)
     feature = feature or feature_map_for(domain)
     x = np.ascontiguousarray(rng.standard_normal((n_data, 2)))
-    teacher = sample_teacher(domain, gamma, n_teacher, rng)
+    teacher = sample_teacher(domain, gamma, n_teacher, rng, modes=teacher_modes)
     y = feature.bind(x)(teacher).forward(np.ones(teacher.shape[0])) / teacher.shape[0]
     return TeacherStudent(domain, feature, x, y, teacher, float(gamma))
