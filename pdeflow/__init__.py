@@ -5,6 +5,8 @@ Public API (equation numbers are the thesis'; the pages under docs/ explain them
 * domains: :func:`Circle`, :func:`Torus`, :func:`Interval`, :func:`Box` (docs: theory/driver)
 * grid models and their driver: :class:`GridModel`, :func:`solve`
 * weighted ultra-fast diffusion: :func:`solve_ufd` (docs: theory/ufd, eq. III.35)
+* the λ > 0 Wasserstein gradient flow, the mean-field limit of VarPro: :class:`WassersteinFlow`,
+  :func:`solve_wasserstein_flow` (docs: theory/wasserstein, eq. III.31)
 * teacher distributions μ_γ: :func:`teacher_density`, :func:`sample_teacher` (docs: theory/particles)
 * trajectories: :class:`Trajectory`, :func:`load_trajectory` (HDF5)
 * particles (finite networks): :func:`make_teacher_student`, :class:`VarPro`, :func:`run_varpro`,
@@ -19,7 +21,8 @@ from .domains import Box, Circle, Domain, Interval, Torus
 from .errors import IntegrationError
 from .driver import solve
 from .io import load_trajectory
-from .models import GridModel, UFDParams, UltraFastDiffusion, solve_ufd
+from .models import (GridModel, UFDParams, UltraFastDiffusion, WassersteinFlow, WassersteinParams,
+                     solve_ufd, solve_wasserstein_flow)
 from .teacher import sample_teacher, teacher_density
 from .trajectory import Trajectory
 from .particles import (LaplaceRBF, ReLUCircle, VarPro, make_teacher_student, run_two_timescale,
@@ -30,6 +33,7 @@ __all__ = [
     "Box", "Circle", "Domain", "Interval", "Torus",
     "IntegrationError", "load_trajectory", "Trajectory",
     "GridModel", "solve", "UFDParams", "UltraFastDiffusion", "solve_ufd",
+    "WassersteinFlow", "WassersteinParams", "solve_wasserstein_flow",
     "sample_teacher", "teacher_density",
     "LaplaceRBF", "ReLUCircle", "VarPro", "make_teacher_student", "run_two_timescale", "run_varpro",
     "metrics",

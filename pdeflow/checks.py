@@ -7,17 +7,19 @@ import numpy as np
 from .domains import Domain
 
 
-def check_density(domain: Domain, density, name: str) -> np.ndarray:
-    """``density`` (array or callable of the coordinates) as a strictly positive, finite grid array."""
+def check_density(domain: Domain, density, name: str, *, allow_zero: bool = False) -> np.ndarray:
+    """``density`` (array or callable of the coordinates) as a finite grid array, strictly positive
+    (or, with ``allow_zero``, non-negative)."""
     values = domain.evaluate(density, name)
     bad = ~np.isfinite(values)
     if bad.any():
         cell = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(f"{name} is not finite at cell {cell}: {values[cell]!r}")
-    if values.min() <= 0:
+    if values.min() < 0 or (values.min() == 0 and not allow_zero):
         cell = np.unravel_index(int(np.argmin(values)), values.shape)
         cell = tuple(int(i) for i in cell)
-        raise ValueError(f"{name} must be strictly positive; cell {cell} holds {values[cell]:.6g}")
+        sign = "non-negative" if allow_zero else "strictly positive"
+        raise ValueError(f"{name} must be {sign}; cell {cell} holds {values[cell]:.6g}")
     return values
 
 

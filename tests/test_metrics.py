@@ -85,7 +85,7 @@ def test_sorted_mmd_sums_match_the_pair_loop(domain):
 
 
 def test_mmd_particles_against_a_grid_density():
-    """Uniform particles vs the uniform density: E MMD² = E d(X, X′)/M = 4/(πM) (SPEC §5)."""
+    """Uniform particles vs the uniform density: E MMD² = E d(X, X′)/M = 4/(πM) (docs: theory/metrics)."""
     d = pf.Circle(512)
     centres, masses = grid_points(d, np.full(512, 1 / (2 * np.pi)))
     rng = np.random.default_rng(0)

@@ -17,16 +17,26 @@ class FaceGraph:
     positive axis direction) and ``trans[f] = |face| / (|cell| · distance) = 1/h_d²``
     turns a potential difference into a rate of change of the cell average.
     No-flux boundaries are simply faces that are absent.
+
+    ``far_left[f]`` and ``far_right[f]`` are the next cells outward along the face's axis
+    (beyond ``left`` and beyond ``right``), or −1 past a closed boundary; a limited
+    reconstruction of the upwind density reads them (:func:`pdeflow.fv.kernels.face_densities`).
     """
 
     left: np.ndarray
     right: np.ndarray
     trans: np.ndarray
     n_cells: int
+    far_left: np.ndarray | None = None
+    far_right: np.ndarray | None = None
 
     def relabel(self, position: np.ndarray) -> "FaceGraph":
         """The same graph with cell ``c`` renamed ``position[c]``."""
-        return FaceGraph(position[self.left], position[self.right], self.trans, self.n_cells)
+        def rename(cells):
+            return None if cells is None else np.where(cells >= 0, position[cells], -1)
+
+        return FaceGraph(position[self.left], position[self.right], self.trans, self.n_cells,
+                         rename(self.far_left), rename(self.far_right))
 
     @property
     def bandwidth(self) -> int:
@@ -37,20 +47,27 @@ class FaceGraph:
 def face_graph(domain: Domain) -> FaceGraph:
     """Faces of ``domain`` in flat C-order cell numbering."""
     index = np.arange(domain.size).reshape(domain.shape)
-    lefts, rights, trans = [], [], []
+    lefts, rights, trans, far_lefts, far_rights = [], [], [], [], []
     for d, (h, per) in enumerate(zip(domain.spacing, domain.periodic)):
-        nbr = np.roll(index, -1, axis=d)
-        if per:
-            l, r = index, nbr
-        else:
-            keep = [slice(None)] * domain.ndim
-            keep[d] = slice(0, domain.shape[d] - 1)
-            l, r = index[tuple(keep)], nbr[tuple(keep)]
-        lefts.append(l.ravel())
-        rights.append(r.ravel())
-        trans.append(np.full(l.size, 1.0 / h**2))
-    return FaceGraph(np.concatenate(lefts).astype(np.int64), np.concatenate(rights).astype(np.int64),
-                     np.concatenate(trans), domain.size)
+        before, after, after2 = (np.roll(index, shift, axis=d) for shift in (1, -1, -2))
+        if not per:
+            # past a closed boundary there is no cell: the faces there are dropped, and the
+            # outer neighbours of the first and last faces are marked absent
+            n = domain.shape[d]
+            position = np.arange(n).reshape([-1 if k == d else 1 for k in range(domain.ndim)])
+            before = np.where(position == 0, -1, before)
+            after2 = np.where(position >= n - 2, -1, after2)
+        keep = [slice(None)] * domain.ndim
+        keep[d] = slice(None) if per else slice(0, domain.shape[d] - 1)
+        keep = tuple(keep)
+        lefts.append(index[keep].ravel())
+        rights.append(after[keep].ravel())
+        far_lefts.append(before[keep].ravel())
+        far_rights.append(after2[keep].ravel())
+        trans.append(np.full(lefts[-1].size, 1.0 / h**2))
+    cat = lambda parts: np.concatenate(parts).astype(np.int64)  # noqa: E731
+    return FaceGraph(cat(lefts), cat(rights), np.concatenate(trans), domain.size,
+                     cat(far_lefts), cat(far_rights))
 
 
 def _interleave(n: int) -> np.ndarray:

@@ -31,3 +31,25 @@ def dense_jacobian(n, left, right, vals):
     np.add.at(jac, (right, left), vals[:, 2])
     np.add.at(jac, (right, right), vals[:, 3])
     return jac
+
+
+def limited_slope(limiter, a, b):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    same = a * b > 0
+    if limiter == 0:
+        return np.zeros_like(a)
+    if limiter == 1:
+        slope = np.where(np.abs(a) < np.abs(b), a, b)
+    else:
+        slope = 2 * a * b / np.where(same, a + b, 1.0)
+    return np.where(same, slope, 0.0)
+
+
+def face_densities(rho, psi, left, right, far_left, far_right, limiter):
+    forward = psi[right] >= psi[left]
+    up = np.where(forward, left, right)
+    down = np.where(forward, right, left)
+    far = np.where(forward, far_left, far_right)
+    has_far = far >= 0
+    slope = limited_slope(limiter, rho[up] - rho[np.where(has_far, far, up)], rho[down] - rho[up])
+    return rho[up] + 0.5 * np.where(has_far, slope, 0.0)

@@ -8,13 +8,19 @@ way that is exact:
 * ``normal(v)``  = AᵀA v/N                   (M,)
 * ``gram()``     = AᵀA/N                     (M, M), for preconditioning
 
+Atoms have shape ``(M, dim)``; feature maps on a 1-D space also take ``(M,)``.
+
 :class:`DenseOperator` stores A and ∇_ωA (O(MN) per step).  :class:`SortedReLUCircle` uses
 that on the circle φ(ω, x) = |x| max(0, cos(ω − θ_x)): every sum over the data (or the
 particles) inside a half-circle is a difference of prefix sums over angles sorted once,
 so products cost O((M + N) log) and the Gram matrix O(M²) instead of O(M²N).
+:class:`GramOperator` is A at atoms that never move (the cell centres of a grid): it keeps
+G = AᵀA/N and AᵀY/N (:func:`fixed_atoms`), so its products never touch the N data again.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numba as nb
 import numpy as np
@@ -76,6 +82,7 @@ class DenseFeatures:
         self._buffers: tuple[np.ndarray, np.ndarray] | None = None
 
     def __call__(self, omega: np.ndarray) -> DenseOperator:
+        omega = _atoms_for(self.feature.dim, omega)
         n, m = self.x.shape[0], omega.shape[0]
         if self._buffers is None or self._buffers[0].shape != (n, m):
             self._buffers = (np.empty((n, m)), np.empty((self.feature.dim, n, m)))
@@ -174,6 +181,18 @@ def relu_circle_adjoint(v, phase_re, phase_im, order, first, last, cos_w, sin_w,
 _TWO_PI = 2.0 * np.pi
 
 
+def _atoms_for(dim: int, omega) -> np.ndarray:
+    """Atoms as the feature kernels take them: ``(M,)`` for a 1-D feature space, else ``(M, dim)``.
+
+    Both ``(M,)`` and ``(M, 1)`` are accepted in 1-D, so callers may keep one point shape
+    ``(M, d)`` throughout.
+    """
+    omega = np.asarray(omega, dtype=float)
+    if dim == 1 and omega.ndim == 2 and omega.shape[1] == 1:
+        return omega[:, 0]
+    return omega
+
+
 def _sorted_search(table: np.ndarray, keys: np.ndarray, order: np.ndarray) -> np.ndarray:
     """np.searchsorted(table, keys), the keys visited in ``order`` (an order that (nearly) sorts them)."""
     out = np.empty(keys.size, dtype=np.int64)
@@ -207,7 +226,7 @@ class SortedReLUCircle:
         self.start_order = np.argsort(self.data_start, kind="stable")
 
     def __call__(self, omega: np.ndarray) -> "SortedReLUOperator":
-        return SortedReLUOperator(self, np.asarray(omega, dtype=float))
+        return SortedReLUOperator(self, _atoms_for(1, omega))
 
 
 class SortedReLUOperator(FeatureOperator):
@@ -251,3 +270,95 @@ class SortedReLUOperator(FeatureOperator):
         relu_circle_gram(self.cos_w, self.sin_w, self.start, self.first, self.last, d.n,
                          d._p0, d._p2_re, d._p2_im, out)
         return out
+
+
+class GramOperator(FeatureOperator):
+    """A at atoms that never move, through G = AᵀA/N (shape ``(M, M)``).
+
+    ``normal(v) = G v`` costs O(M²) and never touches the data.  A feature map with structure
+    may offer a cheaper exact product: the sorted ReLU on the circle gives AᵀAv/N in
+    O(N + M) (two prefix-sum passes), against M² for the dense product.  ``structured`` is
+    that operator, used when M² > :data:`STRUCTURED_RATIO`·(N + M).  ``gram()`` returns a copy
+    of G.  The data products (``forward``, ``adjoint``) are not offered: what the data
+    contribute is fixed and kept beside G (:class:`FixedAtoms`).
+    """
+
+    def __init__(self, gram: np.ndarray, n_data: int, structured: FeatureOperator | None = None):
+        self.G = gram
+        self.shape = (int(n_data), gram.shape[0])
+        m = gram.shape[0]
+        self._structured = structured if structured is not None and m * m > STRUCTURED_RATIO * (n_data + m) else None
+
+    def normal(self, v):
+        if self._structured is not None:
+            return self._structured.normal(v)
+        return self.G @ v
+
+    def gram(self):
+        return self.G.copy()
+
+    def forward(self, u):
+        raise NotImplementedError("GramOperator keeps AᵀA/N only; bind the feature map to the data for Au")
+
+    def adjoint(self, v):
+        raise NotImplementedError("GramOperator keeps AᵀA/N only; bind the feature map to the data for Aᵀv")
+
+
+#: Dense M² products lose to a structured O(N + M) one above this ratio.  Measured on the
+#: circle with N = 4096 (one core): the dense product takes 29 µs at M = 512 and 146 µs at
+#: M = 1024, the sorted ReLU product 55 µs and 64 µs (mostly fixed call overhead).
+STRUCTURED_RATIO = 100.0
+
+
+@dataclass(frozen=True)
+class FixedAtoms:
+    """What the data contribute at fixed atoms ωᵢ (a grid's cell centres), computed once.
+
+    Attributes
+    ----------
+    gram : ndarray, shape (M, M)
+        G = AᵀA/N, A[j, i] = φ(ωᵢ, xⱼ).
+    data_term : ndarray, shape (M,)
+        AᵀY/N.
+    data_energy : float
+        ‖Y‖²/N, so that ‖Az − Y‖²/N = zᵀGz − 2zᵀAᵀY/N + ‖Y‖²/N for any z without the data.
+    n_data : int
+        N.
+    structured : FeatureOperator or None
+        The feature map's own operator at the atoms, when it has a fast product.
+    """
+
+    gram: np.ndarray
+    data_term: np.ndarray
+    data_energy: float
+    n_data: int
+    structured: FeatureOperator | None = None
+
+    @property
+    def operator(self) -> GramOperator:
+        return GramOperator(self.gram, self.n_data, self.structured)
+
+
+def fixed_atoms(feature, x: np.ndarray, y: np.ndarray, atoms: np.ndarray,
+                chunk: int = 1024) -> FixedAtoms:
+    """G = AᵀA/N, AᵀY/N and ‖Y‖²/N at ``atoms`` (shape ``(M, dim)`` or ``(M,)``) for data (x, y).
+
+    A feature map whose bound operator has structure (the sorted ReLU on the circle: Gram
+    matrix in O(M²) rather than O(M²N)) is used as is; otherwise A is filled by blocks of
+    ``chunk`` data, so memory stays O(M·chunk) instead of the (1 + dim)·N·M of the dense operator.
+    """
+    x = np.ascontiguousarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    atoms = _atoms_for(feature.dim, atoms)
+    n, m = x.shape[0], atoms.shape[0]
+    bound = feature.bind(x)
+    if not isinstance(bound, DenseFeatures):
+        op = bound(atoms)
+        return FixedAtoms(op.gram(), op.adjoint(y)[0], float(y @ y) / n, n, op)
+    gram = np.zeros((m, m))
+    data_term = np.zeros(m)
+    for start in range(0, n, chunk):
+        A, _ = feature.evaluate(atoms, x[start:start + chunk])
+        gram += A.T @ A
+        data_term += A.T @ y[start:start + chunk]
+    return FixedAtoms(gram / n, data_term / n, float(y @ y) / n, n)

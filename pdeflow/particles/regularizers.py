@@ -1,8 +1,14 @@
 """The regularisations f of the outer weights (docs: theory/particles).
 
-f_b(t) = t²/2, f_u(t) = (t−1)²/2, f_r(t) = |t|^r/(r−1).  Only f, f′ and
-(f′)⁻¹ = (f*)′ are needed.  For the quadratic ones the projection is a linear solve:
-(AᵀA/(MN) + λI) u = AᵀY/N + λ·shift.
+f_b(t) = t²/2, f_u(t) = (t−1)²/2, f_r(t) = |t|^r/(r−1), and their Legendre transforms
+f*(s) = sup_t (ts − f(t)):
+
+    f_b*(s) = s²/2,   f_u*(s) = s + s²/2,   f_r*(s) = |s/q|^q,  q = r/(r−1)
+
+(for f_r the supremum is at |t|^{r−1} = |s|/q, where ts − f(t) = |t||s|(1 − 1/r) = |s/q|^q;
+docs: theory/particles states the same).  Particles need f, f′ and (f′)⁻¹ = (f*)′; the grid flow of
+λ > 0 (docs: theory/wasserstein, eq. III.31) moves mass along ∇f*(h).  For the quadratic ones the
+projection is a linear solve: (AᵀA/(MN) + λI) u = AᵀY/N + λ·shift.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Regularizer:
+    """A regularisation f of the outer weights (docs: theory/particles), with f′, f″ and the transform f*."""
+
     name: str
     r: float = 2.0
     shift: float = 0.0  # the minimiser of f: 0 for f_b and f_r, 1 for f_u
@@ -43,6 +51,21 @@ class Regularizer:
             return h + self.shift
         q = 1.0 / (self.r - 1)
         return np.sign(h) * (np.abs(h) * (self.r - 1) / self.r) ** q
+
+    df_star = df_inverse
+
+    @property
+    def conjugate_exponent(self) -> float:
+        """q = r/(r−1), the exponent of f_r* (2 for the quadratic ones)."""
+        return self.r / (self.r - 1)
+
+    def f_star(self, s: np.ndarray) -> np.ndarray:
+        """f*(s) = sup_t (ts − f(t)): s²/2 + shift·s (f_b, f_u) or |s/q|^q (f_r, q = r/(r−1))."""
+        s = np.asarray(s, dtype=float)
+        if self.quadratic:
+            return s * (0.5 * s + self.shift)
+        q = self.conjugate_exponent
+        return np.abs(s / q) ** q
 
 
 biased = Regularizer("f_b")

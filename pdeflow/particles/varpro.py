@@ -29,20 +29,28 @@ from ..trajectory import Trajectory
 from .data import TeacherStudent
 from .operators import FeatureOperator
 from .regularizers import Regularizer, regularizer
+from .ridge import SpectralPreconditioner, pcg
 
 
 @dataclass
 class Projection:
     """The exact projection u*(ω) of the outer weights, warm-started from one step to the next.
 
-    For f_b and f_u the normal equations (AᵀA/(MN) + λI)u = AᵀY/N + λ·shift are solved by
-    conjugate gradients preconditioned with the inverse of the same matrix at an earlier ω
-    (from its Cholesky factor; applying an explicit inverse is one symmetric matrix–vector
-    product, several times cheaper than two triangular solves).  Particles move little per
-    step, so a few iterations suffice and the inverse is recomputed only when they stop
-    sufficing.  For f_r, Newton–CG
-    on the convex objective.  ``residual`` is ‖b − Su‖/‖b‖ (quadratic) or the relative
-    gradient norm (f_r) of the last solve.
+    Atoms carry masses: 1/M each for particles (the default, ``weights=None``) or any
+    non-negative masses mᵢ (a grid's cell masses, docs: theory/wasserstein).  For f_b and f_u the normal
+    equations (AᵀA diag(m)/N + λI)u = AᵀY/N + λ·shift are solved by conjugate gradients;
+    with masses they are first made symmetric, S v = D(AᵀY/N + λ·shift), S = D(AᵀA/N)D + λI,
+    D = diag(√m), v = Du (:mod:`pdeflow.particles.ridge`).  For 1/M this is the original
+    system divided by M, which is what the default path solves, unchanged.
+
+    Preconditioner: for atoms that move (particles), the inverse of the same matrix at an
+    earlier ω (from its Cholesky factor; applying an explicit inverse is one symmetric
+    matrix–vector product, several times cheaper than two triangular solves).  Particles move
+    little per step, so a few iterations suffice and the inverse is recomputed only when they
+    stop sufficing.  For atoms that never move (a grid: only the masses change), pass a
+    :class:`~pdeflow.particles.ridge.SpectralPreconditioner` as ``preconditioner``.  For f_r,
+    Newton–CG on the convex objective.  ``residual`` is ‖b − Su‖/‖b‖ (quadratic) or the
+    relative gradient norm (f_r) of the last solve.
     """
 
     reg: Regularizer
@@ -53,13 +61,19 @@ class Projection:
     residual: float = np.nan
     iterations: int = 0
     factorizations: int = 0
+    preconditioner: SpectralPreconditioner | None = None   # fixed atoms: G's leading eigenpairs
+    extrapolate: bool = True     # start from 2·last − before when asked to start from the last solution
     _inverse: np.ndarray | None = field(default=None, repr=False)   # upper triangle used
     _previous: tuple | None = field(default=None, repr=False)
 
-    def _refactor(self, op: FeatureOperator) -> None:
+    def _refactor(self, op: FeatureOperator, d: np.ndarray | None = None) -> None:
         m = op.shape[1]
         gram = op.gram()
-        gram /= m
+        if d is None:
+            gram /= m
+        else:
+            gram *= d[:, None]
+            gram *= d[None, :]
         gram.flat[:: m + 1] += self.lam
         factor, info = lapack.dpotrf(gram, lower=0, overwrite_a=1, clean=0)
         if info == 0:
@@ -74,20 +88,64 @@ class Projection:
     def _precondition(self, r: np.ndarray) -> np.ndarray:
         return blas.ssymv(1.0, self._inverse, r.astype(np.float32), lower=0).astype(float)
 
-    def solve(self, op: FeatureOperator, y: np.ndarray, u0: np.ndarray | None = None) -> np.ndarray:
-        """u*(ω) for the feature operator A(ω), starting from ``u0`` (e.g. the last step's weights).
+    def _start(self, u0: np.ndarray | None) -> np.ndarray | None:
+        """The start: ``u0``, or, when ``u0`` is the last solution, 2·last − before.
 
-        When ``u0`` is the solution this object returned last, the start is extrapolated
-        linearly from the last two solutions: along a trajectory that halves the first residual.
+        Along a trajectory the extrapolation halves the first residual.
         """
-        start = u0
-        if u0 is not None and self._previous is not None:
+        if u0 is not None and self.extrapolate and self._previous is not None:
             before, last = self._previous
             if last.shape == u0.shape and np.array_equal(last, u0):
-                start = 2 * last - before
+                return 2 * last - before
+        return u0
+
+    def solve(self, op: FeatureOperator, y: np.ndarray, u0: np.ndarray | None = None,
+              weights: np.ndarray | None = None) -> np.ndarray:
+        """u*(ω) for the feature operator A(ω), starting from ``u0`` (e.g. the last step's weights).
+
+        ``weights`` (shape (M,), non-negative) are the atom masses; ``None`` means 1/M each.
+        """
+        if weights is not None:
+            return self.solve_weighted(op, op.adjoint(y)[0], weights, u0)[0]
+        start = self._start(u0)
         u = self._solve_quadratic(op, y, start) if self.reg.quadratic else self._solve_convex(op, y, start)
         self._previous = (u0 if u0 is not None else u, u)
         return u
+
+    def solve_weighted(self, op: FeatureOperator, data_term: np.ndarray, weights: np.ndarray,
+                       u0: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """u* and the potential h at atoms of masses ``weights`` (docs: theory/wasserstein), given AᵀY/N.
+
+        Minimises 1/(2λN)‖A(m∘u) − Y‖² + Σᵢ mᵢ f(uᵢ) over u.  Only ``op.normal`` (and, for the
+        cached-inverse preconditioner, ``op.gram``) is used, so atoms that never move can pass
+        a :class:`~pdeflow.particles.operators.GramOperator`.
+
+        Parameters
+        ----------
+        op : FeatureOperator
+            A at the atoms, shape (N, M).
+        data_term : ndarray, shape (M,)
+            AᵀY/N.
+        weights : ndarray, shape (M,)
+            Masses mᵢ ≥ 0 (not all zero).
+        u0 : ndarray, shape (M,), optional
+            Start (e.g. the last solution).
+
+        Returns
+        -------
+        u : ndarray, shape (M,)
+            Outer weights, u = (f*)′(h), also where mᵢ = 0.
+        h : ndarray, shape (M,)
+            h(ωᵢ) = (AᵀY/N − G(m∘u))/λ = (1/N)Σⱼ αⱼ φ(ωᵢ, xⱼ), α = (Y − A(m∘u))/λ.
+        """
+        w = np.asarray(weights, dtype=float)
+        if w.shape != (op.shape[1],) or not np.all(np.isfinite(w)) or w.min() < 0 or w.max() <= 0:
+            raise ValueError(f"atom weights must be {op.shape[1]} finite non-negative numbers, not all zero")
+        start = self._start(u0)
+        solver = self._solve_weighted_quadratic if self.reg.quadratic else self._solve_weighted_convex
+        u, h = solver(op, np.asarray(data_term, dtype=float), w, start)
+        self._previous = (u0 if u0 is not None else u, u)
+        return u, h
 
     def _solve_quadratic(self, op, y, u0):
         m = op.shape[1]
@@ -102,20 +160,7 @@ class Projection:
             self._refactor(op)
         for attempt in range(2):
             u = np.zeros(m) if u0 is None else np.array(u0, dtype=float)
-            res = b - apply(u)
-            z = self._precondition(res)
-            p = z.copy()
-            rz = res @ z
-            k = 0
-            while np.linalg.norm(res) > self.tol * bnorm and k < self.max_iter:
-                q = apply(p)
-                step = rz / (p @ q)
-                u += step * p
-                res -= step * q
-                z = self._precondition(res)
-                rz, rz_old = res @ z, rz
-                p = z + (rz / rz_old) * p
-                k += 1
+            u, k, _, _ = pcg(apply, b, self._precondition, u, tol=self.tol, max_iter=self.max_iter)
             # the recursively updated residual drifts: measure the true one
             true_res = np.linalg.norm(b - apply(u)) / bnorm
             self.iterations, self.residual = k, true_res
@@ -161,6 +206,98 @@ class Projection:
         self.residual = float(np.linalg.norm(g) / scale)
         return u
 
+    def _weighted_preconditioner(self, op, d):
+        """P⁻¹ for S = DGD + λI, and a callback to refresh it when PCG struggled."""
+        spectral = self.preconditioner
+        if spectral is not None:
+            # the last solve's iteration count says whether the masses have drifted from the
+            # ones the preconditioner was prepared for
+            if not spectral.ready or self.iterations > spectral.refresh_after:
+                spectral.prepare(d)
+            return spectral, lambda: spectral.prepare(d)
+        if self._inverse is None or self._inverse.shape[0] != d.size:
+            self._refactor(op, d)
+        return self._precondition, lambda: self._refactor(op, d)
+
+    def _solve_weighted_quadratic(self, op, data_term, w, u0):
+        """PCG on S v = D(AᵀY/N + λ·shift), tracking G D v so that h needs no further product."""
+        lam = self.lam
+        d = np.sqrt(w)
+        b = d * (data_term + lam * self.reg.shift)
+        bnorm = np.linalg.norm(b)
+
+        def apply(v):
+            gdv = op.normal(d * v)
+            return d * gdv + lam * v, gdv
+
+        precondition, refresh = self._weighted_preconditioner(op, d)
+        for attempt in range(2):
+            v = np.zeros(d.size) if u0 is None else d * u0
+            v, k, _, gdv = pcg(apply, b, precondition, v, tol=self.tol, max_iter=self.max_iter, tracked=True)
+            # residual from the tracked G D v: it drifts from the true product by round-off per
+            # iteration only, and the grid flow takes two or three iterations per solve
+            self.iterations = k
+            self.residual = np.linalg.norm(b - d * gdv - lam * v) / bnorm
+            if k > self.refresh_after or self.residual > 10 * self.tol:
+                refresh()
+                if self.residual > 10 * self.tol and attempt == 0:
+                    continue
+            break
+        if self.residual > 10 * self.tol:
+            raise RuntimeError(f"projection did not converge: relative residual {self.residual:.2e}")
+        h = (data_term - gdv) / lam
+        return self.reg.df_star(h), h
+
+    def _solve_weighted_convex(self, op, data_term, w, u0):
+        """Damped Newton on J(u) = (zᵀGz − 2zᵀAᵀY/N)/(2λ) + Σmᵢf(uᵢ), z = m∘u, for f_r.
+
+        The gradient is m∘(f′(u) − h); Newton systems are solved by CG in the variables Dδ,
+        where the Hessian becomes DGD/λ + diag(f″(u)), as well conditioned as the quadratic case.
+        """
+        lam, reg = self.lam, self.reg
+        d = np.sqrt(w)
+        live = w > 0
+
+        def potential(u):
+            gz = op.normal(w * u)
+            return (data_term - gz) / lam, gz
+
+        def objective(u):
+            z = w * u
+            return (z @ op.normal(z) - 2 * z @ data_term) / (2 * lam) + w @ reg.f(u)
+
+        u = reg.df_star(data_term / lam) if u0 is None else np.array(u0, dtype=float)
+        scale = np.linalg.norm(d * data_term) / lam
+        h, _ = potential(u)
+        g = d * (reg.df(u) - h)
+        k = 0
+        while np.linalg.norm(g) > self.tol * scale and k < self.max_iter:
+            curvature = np.maximum(reg.d2f(u), 1e-12)
+            hess = spla.LinearOperator((d.size, d.size), dtype=float,
+                                       matvec=lambda s: d * op.normal(d * s) / lam + curvature * s)
+            scaled, _ = spla.cg(hess, -g, rtol=min(0.1, np.linalg.norm(g) / scale), maxiter=200)
+            direction = np.where(live, scaled / np.where(live, d, 1.0), 0.0)
+            trial = u + direction
+            h_trial, _ = potential(trial)
+            g_trial = d * (reg.df(trial) - h_trial)
+            # near the minimiser J changes below its own round-off, so an Armijo test on J
+            # would stall: the full Newton step is taken whenever it shrinks the gradient
+            if np.linalg.norm(g_trial) >= np.linalg.norm(g):
+                step, j0 = 1.0, objective(u)
+                slope = (w * (reg.df(u) - h)) @ direction   # ∇J · direction < 0
+                while objective(u + step * direction) > j0 + 1e-4 * step * slope and step > 1e-12:
+                    step *= 0.5
+                trial = u + step * direction
+                h_trial, _ = potential(trial)
+                g_trial = d * (reg.df(trial) - h_trial)
+            u, h, g = trial, h_trial, g_trial
+            k += 1
+        self.iterations = k
+        self.residual = float(np.linalg.norm(g) / scale)
+        if not self.residual <= 10 * self.tol:
+            raise RuntimeError(f"projection did not converge: relative gradient {self.residual:.2e}")
+        # atoms without mass do not enter J: their weight is the one their potential asks for
+        return np.where(live, u, reg.df_star(h)), h
 
 @dataclass
 class VarProState:
@@ -206,27 +343,41 @@ class VarPro:
         self.projection = Projection(self.reg, self.lam, tol=tol)
         self.operator_at = problem.feature.bind(problem.x)
 
-    def _fields(self, omega, u_prev=None):
+    def _fields(self, omega, u_prev=None, weights=None):
         op = self.operator_at(omega)
-        return op, self.projection.solve(op, self.problem.y, u_prev)
+        return op, self.projection.solve(op, self.problem.y, u_prev, weights)
 
-    def potential_terms(self, op: FeatureOperator, u: np.ndarray):
-        """h(ωᵢ), the particle velocity uᵢ∇h(ωᵢ) (shaped like ω) and the reduced risk for weights u."""
+    def potential_terms(self, op: FeatureOperator, u: np.ndarray, weights: np.ndarray | None = None):
+        """h(ωᵢ), the particle velocity uᵢ∇h(ωᵢ) (shaped like ω) and the reduced risk for weights u.
+
+        ``weights`` are the atom masses mᵢ (default 1/M): the network is F = A(m∘u) and the
+        risk 1/(2λN)‖F − Y‖² + Σᵢmᵢf(uᵢ) (docs: theory/particles, theory/wasserstein).
+        """
         n, m = op.shape
-        resid = self.problem.y - op.forward(u) / m
+        if weights is None:
+            resid = self.problem.y - op.forward(u) / m
+            penalty = self.reg.f(u).mean()
+        else:
+            resid = self.problem.y - op.forward(weights * u)
+            penalty = weights @ self.reg.f(u)
         h, grad_h = op.adjoint(resid)
         h /= self.lam
         velocity = u[:, None] * grad_h / self.lam
         if velocity.shape[1] == 1:  # 1-D features: ω has shape (M,)
             velocity = velocity[:, 0]
-        risk = (resid @ resid) / (2 * self.lam * n) + self.reg.f(u).mean()
+        risk = (resid @ resid) / (2 * self.lam * n) + penalty
         return h, velocity, float(risk)
 
-    def state(self, omega: np.ndarray, u_prev: np.ndarray | None = None) -> VarProState:
-        """Project the outer weights at ``omega`` (warm-started from ``u_prev``): u, velocity, risk."""
-        op, u = self._fields(omega, u_prev)
-        _, velocity, risk = self.potential_terms(op, u)
-        return VarProState(omega, u, velocity, risk, self.projection.residual)
+    def state(self, omega: np.ndarray, u_prev: np.ndarray | None = None,
+              weights: np.ndarray | None = None) -> VarProState:
+        """Projection, velocity and reduced risk at atoms ``omega`` (shape (M, d), or (M,) in 1-D).
+
+        ``weights`` (shape (M,)) are the atom masses, 1/M each by default; the velocity has
+        the shape of ``omega``.
+        """
+        op, u = self._fields(omega, u_prev, weights)
+        _, velocity, risk = self.potential_terms(op, u, weights)
+        return VarProState(omega, u, np.reshape(velocity, np.shape(omega)), risk, self.projection.residual)
 
     def reduced_risk(self, omega: np.ndarray) -> float:
         """The reduced risk L̂(ω) (eq. III.41)."""
