@@ -78,3 +78,45 @@ def band_ordering(domain: Domain) -> np.ndarray:
     for d, g in enumerate(grids):
         position = position * domain.shape[d] + g
     return position.ravel()
+
+
+@dataclass(frozen=True)
+class FaceStencil:
+    """The face graph widened by one cell on each side, for reconstructions across a face.
+
+    ``far_left[f]`` is the neighbour of ``left[f]`` away from the face and ``far_right[f]``
+    that of ``right[f]`` (−1 where a closed boundary leaves none); ``inv_h[f] = 1/h`` of the
+    face's axis.  Face ``f`` is face ``f`` of :func:`face_graph` (same order).
+    """
+
+    graph: FaceGraph
+    far_left: np.ndarray
+    far_right: np.ndarray
+    inv_h: np.ndarray
+
+
+def face_stencil(domain: Domain) -> FaceStencil:
+    """The :class:`FaceStencil` of ``domain`` in flat C-order cell numbering."""
+    index = np.arange(domain.size).reshape(domain.shape)
+    far_l, far_r, inv_h = [], [], []
+    for d, (h, per) in enumerate(zip(domain.spacing, domain.periodic)):
+        before = np.roll(index, 1, axis=d)
+        after2 = np.roll(index, -2, axis=d)
+        if not per:
+            n = domain.shape[d]
+            before = before.copy()
+            after2 = after2.copy()
+            first = [slice(None)] * domain.ndim
+            first[d] = 0
+            before[tuple(first)] = -1
+            last = [slice(None)] * domain.ndim
+            last[d] = n - 2
+            after2[tuple(last)] = -1
+            keep = [slice(None)] * domain.ndim
+            keep[d] = slice(0, n - 1)
+            before, after2 = before[tuple(keep)], after2[tuple(keep)]
+        far_l.append(before.ravel())
+        far_r.append(after2.ravel())
+        inv_h.append(np.full(before.size, 1.0 / h))
+    return FaceStencil(face_graph(domain), np.concatenate(far_l).astype(np.int64),
+                       np.concatenate(far_r).astype(np.int64), np.concatenate(inv_h))

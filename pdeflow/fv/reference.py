@@ -31,3 +31,26 @@ def dense_jacobian(n, left, right, vals):
     np.add.at(jac, (right, left), vals[:, 2])
     np.add.at(jac, (right, right), vals[:, 3])
     return jac
+
+
+def _van_leer(lo, mid, hi):
+    a, b = mid - lo, hi - mid
+    prod = a * b
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(prod > 0, 2 * prod / np.where(prod > 0, a + b, 1.0), 0.0)
+
+
+def advection_fluxes(rho, vel, left, right, far_left, far_right, inv_h, order):
+    """Twin of :func:`pdeflow.fv.kernels.advection_fluxes`; returns ``(flux, out)``."""
+    ra, rb = rho[:, left], rho[:, right]
+    if order == 2:
+        has_l, has_r = far_left >= 0, far_right >= 0
+        ra = ra + np.where(has_l, 0.5 * _van_leer(rho[:, np.where(has_l, far_left, 0)], ra, rb), 0.0)
+        rb = rb - np.where(has_r, 0.5 * _van_leer(rho[:, left], rho[:, right],
+                                                  rho[:, np.where(has_r, far_right, 0)]), 0.0)
+    flux = np.where(vel > 0, vel * ra, vel * rb)
+    out = np.zeros_like(rho)
+    for k in range(rho.shape[0]):
+        np.add.at(out[k], left, -flux[k] * inv_h)
+        np.add.at(out[k], right, flux[k] * inv_h)
+    return flux, out
