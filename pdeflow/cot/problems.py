@@ -188,8 +188,20 @@ def _iid(problem: COTProblem, S: int, M: int, rng) -> np.ndarray:
 
 def _stratified(problem: COTProblem, S: int, M: int, rng) -> np.ndarray:
     """Per layer and axis, one point in each of the M quantile strata (j + U_k)/M: W₂ to μ₀ is
-    O(1/M) instead of O(M^{−1/2}); on several axes the strata are paired by a random permutation."""
-    out = np.empty((S, M, len(problem.axes)))
+    O(1/M) instead of O(M^{−1/2}).  In 2-D with M = m² the layer is the m × m lattice of quantile
+    strata shifted by one uniform offset per layer (on a torus its residual field is F ≡ 0 up to
+    aliasing, exponentially small in m); otherwise the strata of the axes are paired by random
+    permutations (Latin hypercube)."""
+    p = len(problem.axes)
+    out = np.empty((S, M, p))
+    m = int(round(np.sqrt(M)))
+    if p == 2 and m * m == M:
+        for k in range(S):
+            u = (np.arange(m) + rng.random(2)[:, None]) / m               # (2, m)
+            g0, g1 = np.meshgrid(problem.axes[0].quantile(u[0]), problem.axes[1].quantile(u[1]),
+                                 indexing="ij")
+            out[k] = np.stack([g0.ravel(), g1.ravel()], axis=-1)
+        return out
     for k in range(S):
         for a, ax in enumerate(problem.axes):
             u = (np.arange(M) + rng.random()) / M
@@ -264,10 +276,13 @@ def _p3() -> COTProblem:
                       {"teacher_neuron": [0.15, 0.5], "u_r0": 0.5, "b_flat": 5.0, "b_taper": 2.0})
 
 
-#: P2b tuned values (COT.md §6 asks λ_min(𝕂₀) ≳ 0.05 and q(0) ≈ 0.5–1; see the tuning note in
-#: :func:`_p2b`).
-P2B = {"A": 1.0, "kappa": 2.0, "alpha": np.pi / 4, "beta": 0.5,
-       "points": [[-1.0, -0.6], [0.8, -1.0], [-0.6, 1.0], [1.0, 0.7], [0.0, 0.0]]}
+#: P2b, tuned (COT.md §6 asks λ_min(𝕂₀) ≳ 0.05 and q(0) ≈ 0.5–1).  Scanned κ ∈ {1, 1.5, 2, 3} with
+#: point sets of N = 4, 5, 6 in [−1.5, 1.5]² (48² grid, uniform μ₀); q(0) and λ_min scale with A²,
+#: so A sets q(0) and (κ, points) the conditioning λ_min/q(0).  κ = 1 made 𝕂₀ ill-conditioned
+#: (λ_min/q(0) ≈ 0.1 for N = 6), κ = 3 localised ψ so much that R(μ₀) fell below 1e-3.  Frozen:
+#: κ = 1.5, six points, A = 3.5: λ_min(𝕂₀) = 0.175, q(0) = 0.68, q_low(0) = 0.058, R(μ₀) = 2.2e-3.
+P2B = {"A": 3.5, "kappa": 1.5, "alpha": np.pi / 4, "beta": 0.5,
+       "points": [[-1.2, -0.8], [0.0, -1.2], [1.2, -0.6], [-1.0, 0.6], [0.2, 1.0], [1.1, 1.1]]}
 
 
 def _p2b() -> COTProblem:
