@@ -276,3 +276,41 @@ def test_teachers_and_targets_of_the_problems():
     theta = pb.sample(2, 256, "stratified", np.random.default_rng(0))
     w = np.full((2, 256), 1 / 256)
     assert depth_pass(pb.residual, theta, w, pb.x, pb.y).risk == pytest.approx(pb.initial_risk, rel=1e-9)
+
+
+@pytest.mark.parametrize("name", ["P2", "P3"])
+@pytest.mark.parametrize("shared", [True, False])
+def test_fused_depth_kernels_match_the_numpy_depth_pass(name, shared):
+    """The numba fused kernels (pdeflow.cot.kernels) and their twin depth_pass agree to round-off."""
+    from pdeflow.cot.depth import potentials
+
+    pb = cot_problem(name)
+    assert pb.residual.fused() is not None
+    rng = np.random.default_rng(5)
+    S, C = 4, 37
+    theta = rng.normal(size=(C, pb.residual.p) if shared else (S, C, pb.residual.p))
+    w = rng.random((S, C))
+    w /= w.sum(axis=1, keepdims=True)
+    dp = depth_pass(pb.residual, theta, w, pb.x, pb.y, velocities=True)
+    risk, pot, vel = potentials(pb.residual, theta, w, pb.x, pb.y, velocities=True)
+    assert risk == pytest.approx(dp.risk, rel=1e-14)
+    np.testing.assert_allclose(pot, dp.potential, rtol=0, atol=1e-14 * np.abs(dp.potential).max())
+    np.testing.assert_allclose(vel, dp.velocity, rtol=0, atol=1e-14 * np.abs(dp.velocity).max())
+
+
+def test_cot_benchmark_baseline_is_the_same_semi_discretisation():
+    """The bench's plain-numpy P2 right-hand sides (grid and particles) equal the package's."""
+    from pdeflow.bench import _numpy_p2_pass, _numpy_vanleer_ring
+
+    pb = cot_problem("P2")
+    S, n = 3, 32
+    model = COTGrid(pb, pb.domain(n), COTGridParams(S, "vanleer"))
+    rng = np.random.default_rng(6)
+    rho = (1 + 0.5 * rng.random((S, n))) / (2 * np.pi)
+    rho /= model.layer_mass(rho)[:, None]
+    h = model.domain.spacing[0]
+    res = pb.residual
+    _, pot, _ = _numpy_p2_pass(model.domain.axes[0][None, :], rho * h, pb.x[:, 0], pb.y[:, 0], res.A,
+                               res.kappa, res.fused()[1][2])
+    np.testing.assert_allclose(_numpy_vanleer_ring(rho, pot, h).ravel(), model.rhs(0, model.to_state(rho)),
+                               rtol=0, atol=1e-13)

@@ -23,7 +23,7 @@ import numpy as np
 
 from .residuals import ResidualMap
 
-__all__ = ["DepthPass", "depth_pass", "kernel_matrices", "gradient_norm", "pl_lower_bound"]
+__all__ = ["DepthPass", "depth_pass", "potentials", "kernel_matrices", "gradient_norm", "pl_lower_bound"]
 
 
 @dataclass
@@ -108,6 +108,31 @@ def depth_pass(residual: ResidualMap, theta: np.ndarray, weights: np.ndarray, x0
         dth = np.stack([v.dth for v in values])                    # (S, C, N, d, p)
         velocity = np.einsum("knd,kcndp->kcp", ps[1:], dth) / n
     return DepthPass(xs, ps, risk, potential, velocity, dth)
+
+
+def potentials(residual: ResidualMap, theta: np.ndarray, weights: np.ndarray, x0: np.ndarray,
+               y: np.ndarray, *, velocities: bool = False) -> tuple[float, np.ndarray, np.ndarray | None]:
+    """``(R_S, Π (S, C), V (S, C, p) or None)``: what a right-hand side needs of a depth pass.
+
+    Uses the residual's fused numba kernel when it has one (:meth:`ResidualMap.fused`), else
+    :func:`depth_pass`; the two agree to round-off (tested).
+    """
+    fused = residual.fused()
+    if fused is None:
+        dp = depth_pass(residual, theta, weights, x0, y, velocities=velocities)
+        return dp.risk, dp.potential, dp.velocity
+    kernel, params = fused
+    S, C = weights.shape
+    p = residual.p
+    th = np.ascontiguousarray(theta if theta.ndim == 3 else theta[None], dtype=float)
+    th = th[..., 0] if p == 1 else th
+    pot = np.empty((S, C))
+    vel = np.empty((S, C) if p == 1 else (S, C, p))
+    risk = kernel(th, np.ascontiguousarray(weights, dtype=float), np.ascontiguousarray(x0[:, 0]),
+                  np.ascontiguousarray(y[:, 0]), params, velocities, pot, vel)
+    if not velocities:
+        return risk, pot, None
+    return risk, pot, vel.reshape(S, C, p)
 
 
 def kernel_matrices(dp: DepthPass, weights: np.ndarray) -> np.ndarray:

@@ -30,7 +30,7 @@ from ..errors import IntegrationError
 from ..fv import face_stencil
 from ..fv.kernels import advection_fluxes
 from ..models.base import GridModel
-from .depth import depth_pass, gradient_norm, kernel_matrices, pl_lower_bound
+from .depth import depth_pass, gradient_norm, kernel_matrices, pl_lower_bound, potentials
 from .problems import COTProblem
 
 __all__ = ["SCHEMES", "COTGridParams", "COTGrid"]
@@ -133,8 +133,10 @@ class COTGrid(GridModel):
 
     def rhs(self, t: float, y: np.ndarray) -> np.ndarray:
         """dρ/dt of all layers: ∂ₜρ_k = div(ρ_k ∇Π_k) discretised on faces ([C7], COT.md §4.2)."""
-        _, dp = self.fields(y)
-        return self._advect(y, dp.potential)[1].reshape(-1)
+        weights = y.reshape(self.S, -1) * self.cell
+        _, potential, _ = potentials(self.problem.residual, self.centres, weights, self.problem.x,
+                                     self.problem.y)
+        return self._advect(y, potential)[1].reshape(-1)
 
     def dissipation(self, y: np.ndarray, potential: np.ndarray | None = None) -> float:
         """−dR_h/dt = (1/S) Σ_k |cell| Σ_f v_{k,f} F_{k,f} ≥ 0 (COT.md §4.2 (c))."""

@@ -23,7 +23,7 @@ from ..errors import IntegrationError
 from ..integrators import METHODS, SolverStats, check_method, check_times, integrate, method_name
 from ..runs import Run
 from ..trajectory import Trajectory
-from .depth import depth_pass, gradient_norm, kernel_matrices, pl_lower_bound
+from .depth import depth_pass, gradient_norm, kernel_matrices, pl_lower_bound, potentials
 from .problems import INITS, COTProblem
 from .solve import as_problem, check_depth
 
@@ -52,7 +52,8 @@ class ResNetFlow:
                           velocities=True)
 
     def rhs(self, t: float, y: np.ndarray) -> np.ndarray:
-        return -self.fields(self.shape(y)).velocity.reshape(-1)
+        pr = self.problem
+        return -potentials(pr.residual, self.shape(y), self.weights, pr.x, pr.y, velocities=True)[2].reshape(-1)
 
     def outside(self, theta: np.ndarray) -> np.ndarray:
         """Particles of each layer outside the box (closed axes only), shape (S,)."""

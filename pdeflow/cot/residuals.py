@@ -65,6 +65,14 @@ class ResidualMap(ABC):
             Also return D_θψ (shape (C, N, d, p)); else ``dth`` is ``None``.
         """
 
+    def fused(self):
+        """``(kernel, params)`` of a fused numba depth pass (:mod:`pdeflow.cot.kernels`), or None.
+
+        Families with one are run by it in the grid and particle right-hand sides; the generic
+        numpy :func:`~pdeflow.cot.depth.depth_pass` is its twin (and serves the diagnostics).
+        """
+        return None
+
     def describe(self) -> dict:
         """JSON-friendly parameters (stored with runs)."""
         from dataclasses import asdict
@@ -133,6 +141,10 @@ class CircleTranslation(ResidualMap):
         dth = (-dg)[..., None, None] if want_theta else None
         return ResidualValues(psi[..., None], dg[..., None, None], dth)
 
+    def fused(self):
+        from .kernels import circle_translation_depth
+        return circle_translation_depth, np.array([self.A, self.kappa, i0e(self.kappa)])
+
     def fourier(self, k: int) -> float:
         """a_k = 2A e^{−κ} I_k(κ): g(z) = Σ_{k≥1} a_k cos(kz)."""
         from scipy.special import ive
@@ -165,6 +177,10 @@ class TanhSHL(ResidualMap):
         if want_theta:
             dth = np.stack([self.A * th, self.A * u * sech2], axis=-1)[:, :, None, :]
         return ResidualValues(psi[..., None], dx[..., None, None], dth)
+
+    def fused(self):
+        from .kernels import tanh_shl_depth
+        return tanh_shl_depth, np.array([self.A, self.w0])
 
 
 @register_residual

@@ -1,0 +1,139 @@
+"""Fused numba depth passes for residual families that have one (COT.md §4.1).
+
+The generic :func:`pdeflow.cot.depth.depth_pass` is numpy on (C, N, d, p) arrays; for the small
+data sets of the COT problems its cost is mostly per-call overhead (a few dozen array operations
+per layer).  A fused kernel does the forward pass, the exact discrete adjoint and the potentials
+(and velocities) of all layers in one compiled loop.  :func:`depth_pass` is its numpy twin: the
+tests hold them equal to round-off.
+
+Kernel signature (all arrays float64, C-contiguous)::
+
+    kernel(theta (R, C), weights (S, C), x0 (N,), y (N,), params (q,), want_velocity,
+           potential (S, C) out, velocity (S, C) out) -> risk
+
+``theta`` has R = 1 row (one set of atoms for every layer: the grid) or R = S rows (particles).
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+
+@nb.njit(cache=True)
+def circle_translation_depth(theta, weights, x0, y, params, want_velocity, potential, velocity):
+    """ψ(θ, x) = A(e^{κ(cos(x − θ) − 1)} − e^{−κ}I₀(κ)), d = p = 1; params = (A, κ, e^{−κ}I₀(κ)).
+
+    cos(x − θ) and sin(x − θ) come from the angle-addition formulas with cos θ, sin θ computed once
+    per atom and cos x, sin x once per datum, so the inner loop has one exp and no trigonometry.
+    """
+    A, kappa, mean = params[0], params[1], params[2]
+    S, C = weights.shape
+    N = x0.size
+    R = theta.shape[0]
+    ct = np.cos(theta)
+    st = np.sin(theta)
+    xs = np.empty((S + 1, N))
+    xs[0] = x0
+    dfx = np.empty((S, N))
+    ex = np.empty((S, N, C))
+    sn = np.empty((S, N, C))
+    for k in range(S):
+        row = k if R > 1 else 0
+        for n in range(N):
+            xk = xs[k, n]
+            cx = np.cos(xk)
+            sx = np.sin(xk)
+            F = 0.0
+            D = 0.0
+            for c in range(C):
+                cz = cx * ct[row, c] + sx * st[row, c]
+                sz = sx * ct[row, c] - cx * st[row, c]
+                e = np.exp(kappa * (cz - 1.0))
+                ex[k, n, c] = e
+                sn[k, n, c] = sz
+                wc = weights[k, c]
+                F += wc * (e - mean)
+                D -= wc * sz * e
+            xs[k + 1, n] = xk + A * F / S
+            dfx[k, n] = A * kappa * D
+    ps = np.empty((S + 1, N))
+    risk = 0.0
+    for n in range(N):
+        ps[S, n] = xs[S, n] - y[n]
+        risk += ps[S, n] ** 2
+    for k in range(S - 1, -1, -1):
+        for n in range(N):
+            ps[k, n] = ps[k + 1, n] + dfx[k, n] * ps[k + 1, n] / S
+    for k in range(S):
+        psum = 0.0
+        for n in range(N):
+            psum += ps[k + 1, n]
+        for c in range(C):
+            potential[k, c] = -psum * mean
+        if want_velocity:
+            for c in range(C):
+                velocity[k, c] = 0.0
+        for n in range(N):
+            pn = ps[k + 1, n]
+            for c in range(C):
+                pe = pn * ex[k, n, c]
+                potential[k, c] += pe
+                if want_velocity:
+                    velocity[k, c] += pe * sn[k, n, c]
+        for c in range(C):
+            potential[k, c] *= A / N
+            if want_velocity:
+                velocity[k, c] *= A * kappa / N     # D_θψ = −g′(x − θ) = Aκ sin(x − θ) e^{…}
+    return 0.5 * risk / N
+
+
+@nb.njit(cache=True)
+def tanh_shl_depth(theta, weights, x0, y, params, want_velocity, potential, velocity):
+    """ψ((u, b), x) = A u tanh(w₀x + b), d = 1, p = 2 (θ stored as (R, C, 2)); params = (A, w₀).
+
+    ``velocity`` has shape (S, C, 2) here.
+    """
+    A, w0 = params[0], params[1]
+    S, C = weights.shape
+    N = x0.size
+    xs = np.empty((S + 1, N))
+    xs[0] = x0
+    dfx = np.empty((S, N))
+    th = np.empty((S, C, N))
+    for k in range(S):
+        row = k if theta.shape[0] > 1 else 0
+        for n in range(N):
+            xk = xs[k, n]
+            F = 0.0
+            D = 0.0
+            for c in range(C):
+                t = np.tanh(w0 * xk + theta[row, c, 1])
+                th[k, c, n] = t
+                wu = weights[k, c] * theta[row, c, 0]
+                F += wu * t
+                D += wu * (1.0 - t * t)
+            xs[k + 1, n] = xk + A * F / S
+            dfx[k, n] = A * w0 * D
+    ps = np.empty((S + 1, N))
+    risk = 0.0
+    for n in range(N):
+        ps[S, n] = xs[S, n] - y[n]
+        risk += ps[S, n] ** 2
+    for k in range(S - 1, -1, -1):
+        for n in range(N):
+            ps[k, n] = ps[k + 1, n] + dfx[k, n] * ps[k + 1, n] / S
+    for k in range(S):
+        row = k if theta.shape[0] > 1 else 0
+        for c in range(C):
+            a = 0.0
+            da = 0.0
+            for n in range(N):
+                t = th[k, c, n]
+                a += ps[k + 1, n] * t
+                da += ps[k + 1, n] * (1.0 - t * t)
+            potential[k, c] = A * theta[row, c, 0] * a / N
+            if want_velocity:
+                velocity[k, c, 0] = A * a / N
+                velocity[k, c, 1] = A * theta[row, c, 0] * da / N
+    return 0.5 * risk / N
