@@ -89,6 +89,7 @@ class COTGrid(GridModel):
         self._rim = closed.ravel()
         S, F = self.S, self.stencil.graph.left.size
         self._flux = np.empty((S, F))
+        self._vel = np.empty((S, F))
 
     # ---- state <-> grid --------------------------------------------------
     def to_state(self, rho: np.ndarray) -> np.ndarray:
@@ -124,12 +125,12 @@ class COTGrid(GridModel):
         return -(potential[:, g.right] - potential[:, g.left]) * self.stencil.inv_h
 
     def _advect(self, y: np.ndarray, potential: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Face velocities (S, F) and dρ/dt (S, C); the fluxes are left in ``self._flux``."""
         st, g = self.stencil, self.stencil.graph
-        vel = self.face_velocity(potential)
         out = np.empty((self.S, y.size // self.S))
-        advection_fluxes(y.reshape(self.S, -1), vel, g.left, g.right, st.far_left, st.far_right,
-                         st.inv_h, self.order, self._flux, out)
-        return vel, out
+        advection_fluxes(y.reshape(self.S, -1), np.ascontiguousarray(potential), g.left, g.right,
+                         st.far_left, st.far_right, st.inv_h, self.order, self._vel, self._flux, out)
+        return self._vel, out
 
     def rhs(self, t: float, y: np.ndarray) -> np.ndarray:
         """dρ/dt of all layers: ∂ₜρ_k = div(ρ_k ∇Π_k) discretised on faces ([C7], COT.md §4.2)."""

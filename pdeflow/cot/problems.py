@@ -12,6 +12,7 @@ builds one.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -309,8 +310,17 @@ def _p2b() -> COTProblem:
 COT_PROBLEMS: dict[str, Callable[[], COTProblem]] = {"P1": _p1, "P2": _p2, "P2b": _p2b, "P3": _p3}
 
 
+_BUILT: dict[str, COTProblem] = {}
+
+
 def cot_problem(name: str) -> COTProblem:
-    """The COT test problem ``name`` ("P1", "P2", "P2b", "P3"; COT.md §6)."""
+    """The COT test problem ``name`` ("P1", "P2", "P2b", "P3"; COT.md §6).
+
+    The teacher's RK4 targets (2000 steps in Python, ~60 ms) are computed once per process;
+    every call returns a fresh copy, so changing one problem object never changes another.
+    """
     if not isinstance(name, str) or name not in COT_PROBLEMS:
         raise ValueError(f"unknown COT problem {name!r}; choose one of {sorted(COT_PROBLEMS)}")
-    return COT_PROBLEMS[name]()
+    if name not in _BUILT:
+        _BUILT[name] = COT_PROBLEMS[name]()
+    return copy.deepcopy(_BUILT[name])

@@ -77,21 +77,24 @@ def _van_leer(lo, mid, hi):
 
 
 @nb.njit(cache=True)
-def advection_fluxes(rho, vel, left, right, far_left, far_right, inv_h, order, flux, out):
-    """Upwind (order 1) or MUSCL–van Leer (order 2) fluxes of ∂ₜρ + div(ρv) = 0, layer by layer.
+def advection_fluxes(rho, pot, left, right, far_left, far_right, inv_h, order, vel, flux, out):
+    """Upwind (order 1) or MUSCL–van Leer (order 2) fluxes of ∂ₜρ + div(ρv) = 0, layer by layer,
+    for the potential velocity v = −∇Π discretised at the faces.
 
-    ``rho`` (L, C) holds L independent densities on one grid, ``vel`` (L, F) the velocity at
-    every face (towards ``right``).  The face values are ρ_L⁺ = ρ_l + σ_l/2 and
-    ρ_R⁻ = ρ_r − σ_r/2 (σ = 0 at order 1 or next to a closed boundary), the flux
-    ``flux[l, f] = v⁺ρ_L⁺ − v⁻ρ_R⁻`` (mass per unit face area and time), and
-    ``out = −div`` of it as a rate of change of cell averages.  Each flux is taken from one
-    cell and given to the other, so every layer keeps its mass to round-off; the face values
-    of nonnegative data are nonnegative (the limited slope is at most twice either difference).
+    ``rho`` (L, C) holds L independent densities on one grid and ``pot`` (L, C) their potentials
+    Π; the face velocity (towards ``right``) is ``vel[l, f] = −(Π_right − Π_left)·inv_h[f]``.  The
+    face values are ρ_L⁺ = ρ_l + σ_l/2 and ρ_R⁻ = ρ_r − σ_r/2 (σ the van Leer slope; σ = 0 at order 1
+    or next to a closed boundary), the flux ``flux[l, f] = v⁺ρ_L⁺ − v⁻ρ_R⁻`` (mass per unit face
+    area and time), and ``out = −div`` of it as a rate of change of cell averages.  Each flux is
+    taken from one cell and given to the other, so every layer keeps its mass to round-off; the
+    face values of nonnegative data are nonnegative (the limited slope is at most twice either
+    difference).
     """
     n_layers = rho.shape[0]
     for k in range(n_layers):
         r = rho[k]
         o = out[k]
+        p = pot[k]
         o[:] = 0.0
         for f in range(left.size):
             a = left[f]
@@ -103,7 +106,8 @@ def advection_fluxes(rho, vel, left, right, far_left, far_right, inv_h, order, f
                     ra = ra + 0.5 * _van_leer(r[far_left[f]], r[a], r[b])
                 if far_right[f] >= 0:
                     rb = rb - 0.5 * _van_leer(r[a], r[b], r[far_right[f]])
-            v = vel[k, f]
+            v = -(p[b] - p[a]) * inv_h[f]
+            vel[k, f] = v
             F = v * ra if v > 0.0 else v * rb
             flux[k, f] = F
             o[a] -= F * inv_h[f]

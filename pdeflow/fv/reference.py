@@ -40,8 +40,9 @@ def _van_leer(lo, mid, hi):
         return np.where(prod > 0, 2 * prod / np.where(prod > 0, a + b, 1.0), 0.0)
 
 
-def advection_fluxes(rho, vel, left, right, far_left, far_right, inv_h, order):
-    """Twin of :func:`pdeflow.fv.kernels.advection_fluxes`; returns ``(flux, out)``."""
+def advection_fluxes(rho, pot, left, right, far_left, far_right, inv_h, order):
+    """Twin of :func:`pdeflow.fv.kernels.advection_fluxes`; returns ``(vel, flux, out)``."""
+    vel = -(pot[:, right] - pot[:, left]) * inv_h
     ra, rb = rho[:, left], rho[:, right]
     if order == 2:
         has_l, has_r = far_left >= 0, far_right >= 0
@@ -53,4 +54,4 @@ def advection_fluxes(rho, vel, left, right, far_left, far_right, inv_h, order):
     for k in range(rho.shape[0]):
         np.add.at(out[k], left, -flux[k] * inv_h)
         np.add.at(out[k], right, flux[k] * inv_h)
-    return flux, out
+    return vel, flux, out
