@@ -149,3 +149,55 @@ def tanh_shl_depth(theta, weights, x0, y, params, want_velocity, potential, velo
                 velocity[k, c, 0] = A * a[c] / N
                 velocity[k, c, 1] = A * theta[row, c, 0] * da[c] / N
     return 0.5 * risk / N
+
+
+@nb.njit(cache=True)
+def linear_trig_depth(theta, weights, x0, y, params, want_velocity, potential, velocity):
+    """ψ(θ, x) = A(θ₁cos x + θ₂sin x), d = 1, p = 2 (θ stored as (R, C, 2)); params = (A,).
+
+    ψ is linear in θ, so a layer acts only through its mean m_k = Σ_c w_{k,c}θ_c ([C19]):
+    F_k(x) = A(m_{k,1}cos x + m_{k,2}sin x), and Π_k(θ) = θ·a_k with
+    a_k = (A/N)Σ_i p^i_{k+1}(cos x^i_k, sin x^i_k) = V_k (θ-independent).  Cost O(S(C + N)).
+    """
+    A = params[0]
+    S, C = weights.shape
+    N = x0.size
+    R = theta.shape[0]
+    mean = np.zeros((S, 2))
+    for k in range(S):
+        row = k if R > 1 else 0
+        for c in range(C):
+            mean[k, 0] += weights[k, c] * theta[row, c, 0]
+            mean[k, 1] += weights[k, c] * theta[row, c, 1]
+    xs = np.empty((S + 1, N))
+    xs[0] = x0
+    dfx = np.empty((S, N))
+    for k in range(S):
+        for n in range(N):
+            cx = np.cos(xs[k, n])
+            sx = np.sin(xs[k, n])
+            xs[k + 1, n] = xs[k, n] + A * (mean[k, 0] * cx + mean[k, 1] * sx) / S
+            dfx[k, n] = A * (-mean[k, 0] * sx + mean[k, 1] * cx)
+    ps = np.empty((S + 1, N))
+    risk = 0.0
+    for n in range(N):
+        ps[S, n] = xs[S, n] - y[n]
+        risk += ps[S, n] ** 2
+    for k in range(S - 1, -1, -1):
+        for n in range(N):
+            ps[k, n] = ps[k + 1, n] + dfx[k, n] * ps[k + 1, n] / S
+    for k in range(S):
+        row = k if R > 1 else 0
+        a0 = 0.0
+        a1 = 0.0
+        for n in range(N):
+            a0 += ps[k + 1, n] * np.cos(xs[k, n])
+            a1 += ps[k + 1, n] * np.sin(xs[k, n])
+        a0 *= A / N
+        a1 *= A / N
+        for c in range(C):
+            potential[k, c] = theta[row, c, 0] * a0 + theta[row, c, 1] * a1
+            if want_velocity:
+                velocity[k, c, 0] = a0
+                velocity[k, c, 1] = a1
+    return 0.5 * risk / N

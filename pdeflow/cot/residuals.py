@@ -116,6 +116,10 @@ class LinearTrig(ResidualMap):
             dth = np.broadcast_to(feats, (theta.shape[0],) + feats.shape)[:, :, None, :].copy()
         return ResidualValues(psi[..., None], dx[..., None, None], dth)
 
+    def fused(self):
+        from .kernels import linear_trig_depth
+        return linear_trig_depth, np.array([self.A])
+
 
 @register_residual
 @dataclass(frozen=True)
