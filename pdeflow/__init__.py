@@ -12,6 +12,8 @@ Public API (equation numbers are the thesis'; the pages under docs/ explain them
 * particles (finite networks): :func:`make_teacher_student`, :class:`VarPro`, :func:`run_varpro`,
   :func:`run_two_timescale` (docs: theory/particles, eqs. III.41–III.44); feature maps :class:`ReLUCircle`,
   :class:`LaplaceRBF`
+* COT gradient flows of mean-field ResNets (docs: theory/cot): :func:`solve_cot` (grid), :func:`run_resnet`
+  (finite ResNets), :func:`cot_problem` (P1, P2, P2b, P3); building blocks in :mod:`pdeflow.cot`
 * metrics: :mod:`pdeflow.metrics` (MMD, W₁/W₂, χ², smoothing; docs: theory/metrics)
 """
 
@@ -27,6 +29,7 @@ from .teacher import sample_teacher, teacher_density
 from .trajectory import Trajectory
 from .particles import (LaplaceRBF, ReLUCircle, VarPro, make_teacher_student, run_two_timescale,
                         run_varpro)
+from .cot import COTProblem, cot_problem, run_resnet, solve_cot
 from . import metrics
 
 __all__ = [
@@ -36,5 +39,6 @@ __all__ = [
     "WassersteinFlow", "WassersteinParams", "solve_wasserstein_flow",
     "sample_teacher", "teacher_density",
     "LaplaceRBF", "ReLUCircle", "VarPro", "make_teacher_student", "run_two_timescale", "run_varpro",
+    "COTProblem", "cot_problem", "run_resnet", "solve_cot",
     "metrics",
 ]

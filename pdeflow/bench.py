@@ -167,3 +167,111 @@ def format_varpro_report(rep: dict) -> str:
         f"  speed-up: {rep['speedup_best']:.1f}x (best), {rep['speedup_median']:.1f}x (median); "
         f"largest position difference after {rep['steps']} steps {rep['max_position_gap']:.1e}",
     ])
+
+
+# ---- COT (issue 14): P2 on the grid and as a ResNet, against plain numpy + solve_ivp RK45 ----------
+
+def _numpy_p2_pass(theta, w, x0, y, A, kappa, mean, want_velocity=False):
+    """Plain numpy depth pass of P2 (docs: theory/cot §4.1): loops over layers, arrays over (data, atoms)."""
+    S, N = w.shape[0], x0.size
+    xs, dfx, ex, sn = [x0], [], [], []
+    for k in range(S):
+        z = xs[-1][:, None] - theta[k if theta.shape[0] > 1 else 0][None, :]
+        e, s = np.exp(kappa * (np.cos(z) - 1.0)), np.sin(z)
+        ex.append(e)
+        sn.append(s)
+        xs.append(xs[-1] + A * ((e - mean) @ w[k]) / S)
+        dfx.append(-A * kappa * ((s * e) @ w[k]))
+    ps = [None] * (S + 1)
+    ps[S] = xs[-1] - y
+    for k in range(S - 1, -1, -1):
+        ps[k] = ps[k + 1] + dfx[k] * ps[k + 1] / S
+    pot = np.array([A * (ps[k + 1] @ (ex[k] - mean)) / N for k in range(S)])
+    vel = np.array([A * kappa * (ps[k + 1] @ (sn[k] * ex[k])) / N for k in range(S)]) if want_velocity else None
+    return 0.5 * float(np.mean(ps[S] ** 2)), pot, vel
+
+
+def _numpy_vanleer_ring(rho, pot, h):
+    """∂ₜρ = −div(ρv), v = −ΔΠ/h at the faces of a ring, MUSCL–van Leer face values (plain numpy)."""
+    v = -(np.roll(pot, -1, axis=1) - pot) / h                     # face j: between cells j and j + 1
+    a, b = rho - np.roll(rho, 1, axis=1), np.roll(rho, -1, axis=1) - rho
+    prod = a * b
+    sigma = np.where(prod > 0, 2 * prod / np.where(prod > 0, a + b, 1.0), 0.0)
+    left, right = rho + sigma / 2, np.roll(rho - sigma / 2, -1, axis=1)
+    flux = np.where(v > 0, v * left, v * right)
+    return -(flux - np.roll(flux, 1, axis=1)) / h
+
+
+def run_cot_benchmark(repeats: int = 3, S: int = 10, n: int = 256, M: int = 1024, t_end: float = 40.0,
+                      rtol: float = 1e-8) -> dict:
+    """P2 (docs: theory/cot §6) on the grid (S layers × n cells, van Leer) and as a ResNet (S × M particles,
+    stratified), pdeflow vs plain numpy right-hand sides driven by ``solve_ivp(method="RK45")`` at the
+    same tolerances; interleaved repeats, ratios on best and median times, and the risk gap."""
+    from .cot import cot_problem, run_resnet, solve_cot
+
+    pb = cot_problem("P2")
+    res = pb.residual
+    A, kappa, mean = res.A, res.kappa, float(res.fused()[1][2])
+    x0, y = pb.x[:, 0], pb.y[:, 0]
+    t_eval = np.array([0.0, 5.0, 10.0, 20.0, t_end])
+    dom = pb.domain(n)
+    h, centres = dom.spacing[0], dom.axes[0][None, :]
+    rho0 = np.tile(pb.initial_density(dom), (S, 1))
+    atol_grid = 1e-3 * rtol * float(np.mean(rho0))
+    theta0 = pb.sample(S, M, "stratified", np.random.default_rng(0))
+    atol_part = 1e-10
+
+    def grid_ours():
+        return solve_cot(pb, S=S, grid=n, t_eval=t_eval, rtol=rtol, atol=atol_grid).risk
+
+    def grid_numpy():
+        def rhs(t, yv):
+            rho = yv.reshape(S, n)
+            _, pot, _ = _numpy_p2_pass(centres, rho * h, x0, y, A, kappa, mean)
+            return _numpy_vanleer_ring(rho, pot, h).ravel()
+        sol = solve_ivp(rhs, (0.0, t_end), rho0.ravel(), method="RK45", t_eval=t_eval, rtol=rtol, atol=atol_grid)
+        return np.array([_numpy_p2_pass(centres, r.reshape(S, n) * h, x0, y, A, kappa, mean)[0] for r in sol.y.T])
+
+    w_part = np.full((S, M), 1.0 / M)
+
+    def part_ours():
+        return run_resnet(pb, S=S, M=M, theta0=theta0, t_eval=t_eval, rtol=rtol, atol=atol_part).risk
+
+    def part_numpy():
+        def rhs(t, yv):
+            return -_numpy_p2_pass(yv.reshape(S, M), w_part, x0, y, A, kappa, mean, True)[2].ravel()
+        sol = solve_ivp(rhs, (0.0, t_end), theta0[..., 0].ravel(), method="RK45", t_eval=t_eval, rtol=rtol,
+                        atol=atol_part)
+        return np.array([_numpy_p2_pass(th.reshape(S, M), w_part, x0, y, A, kappa, mean)[0] for th in sol.y.T])
+
+    cases = {"grid": (grid_ours, grid_numpy), "particles": (part_ours, part_numpy)}
+    grid_ours(), part_ours()                                      # compile / load the kernels
+    report: dict = {"problem": {"S": S, "n": n, "M": M, "t_end": t_end, "rtol": rtol, "repeats": repeats}}
+    for case, (ours, base) in cases.items():
+        times = {"pdeflow": [], "numpy": []}
+        for _ in range(repeats):
+            for name, fn in (("pdeflow", ours), ("numpy", base)):
+                start = time.perf_counter()
+                risk = fn()
+                times[name].append(time.perf_counter() - start)
+                report.setdefault(case, {})[f"{name}_risk"] = [float(r) for r in risk]
+        rec = report[case]
+        for name, ts in times.items():
+            rec[f"{name}_best_s"], rec[f"{name}_median_s"] = min(ts), float(np.median(ts))
+        rec["speedup_best"] = rec["numpy_best_s"] / rec["pdeflow_best_s"]
+        rec["speedup_median"] = rec["numpy_median_s"] / rec["pdeflow_median_s"]
+        rec["max_rel_risk_gap"] = float(np.max(np.abs(np.array(rec["pdeflow_risk"]) - rec["numpy_risk"])
+                                               / np.array(rec["numpy_risk"])))
+    return report
+
+
+def format_cot_report(rep: dict) -> str:
+    p = rep["problem"]
+    lines = [f"COT P2, S={p['S']}, t in [0, {p['t_end']:g}], rtol={p['rtol']:g}, {p['repeats']} repeats; "
+             "baseline: plain numpy RHS + solve_ivp RK45, same tolerances"]
+    for case, label in (("grid", f"grid n={p['n']} van Leer"), ("particles", f"ResNet M={p['M']}")):
+        r = rep[case]
+        lines.append(f"  {label:24s} pdeflow best {r['pdeflow_best_s']:7.3f} s  numpy best {r['numpy_best_s']:7.3f} s  "
+                     f"speed-up {r['speedup_best']:.1f}x (best), {r['speedup_median']:.1f}x (median); "
+                     f"risk gap {r['max_rel_risk_gap']:.1e}")
+    return "\n".join(lines)

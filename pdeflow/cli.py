@@ -41,6 +41,11 @@ def _run(args) -> int:
 def _bench(args) -> int:
     from .bench import format_report, format_varpro_report, run_benchmark, run_varpro_benchmark
 
+    if args.case == "cot":
+        from .bench import format_cot_report, run_cot_benchmark
+
+        print(format_cot_report(run_cot_benchmark(repeats=args.repeats)))
+        return 0
     if args.case == "varpro":
         print(format_varpro_report(run_varpro_benchmark(steps=args.steps)))
         return 0
@@ -110,8 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     run.set_defaults(func=_run)
 
     bench = sub.add_parser("bench", help="time the UFD solver against the scipy BDF baseline")
-    bench.add_argument("case", nargs="?", default="ufd", choices=["ufd", "varpro"],
-                       help="ufd: thesis UFD vs solve_ivp BDF; varpro: VarPro step vs dense numpy")
+    bench.add_argument("case", nargs="?", default="ufd", choices=["ufd", "varpro", "cot"],
+                       help="ufd: thesis UFD vs solve_ivp BDF; varpro: VarPro step vs dense numpy; "
+                            "cot: COT P2 grid and ResNet vs numpy + RK45")
     bench.add_argument("--steps", type=int, default=20, help="VarPro steps timed (varpro case)")
     bench.add_argument("--n", type=int, default=1024)
     bench.add_argument("--repeats", type=int, default=5)

@@ -110,6 +110,10 @@ def jacobian_options(solver_cls: type[OdeSolver], system) -> dict:
     if structure == "local" and _accepts(solver_cls, "lband"):
         b = system.bandwidth
         return {"jac": system.jac_banded, "lband": b, "uband": b}
+    hint = getattr(system, "band_hint", None)
+    if structure != "local" and hint is not None and _accepts(solver_cls, "lband"):
+        # no Jacobian, but keep LSODA from allocating a dense size² matrix (GridModel.band_hint)
+        return {"lband": int(hint), "uband": int(hint)}
     if _accepts(solver_cls, "jac"):
         if structure == "local":
             return {"jac": system.jac_sparse}

@@ -219,7 +219,9 @@ def test_validate_never_runs_scripts_from_the_working_directory_or_a_path(tmp_pa
                  str(tmp_path / "elsewhere.py")]:
         assert main(["validate", name, "--out", str(tmp_path / "o")]) == 2
         err = _error_line(capsys)
-        assert "available: ['fig_III_2', 'fig_III_3_4', 'fig_III_5', 'fig_III_6']" in err
+        # the package's own validations are listed, the planted script is not
+        listed = err.split("available: ")[1]
+        assert "'fig_III_2', 'fig_III_3_4', 'fig_III_5', 'fig_III_6'" in listed and "evil" not in listed
     assert not marker.exists()
     from pdeflow.project_files import find_named
     assert find_named("validation", "fig_III_2", ".py") == Path(pf.__file__).resolve().parent.parent / "validation" / "fig_III_2.py"

@@ -95,3 +95,25 @@ def band_ordering(domain: Domain) -> np.ndarray:
     for d, g in enumerate(grids):
         position = position * domain.shape[d] + g
     return position.ravel()
+
+
+@dataclass(frozen=True)
+class FaceStencil:
+    """The face graph widened by one cell on each side, for reconstructions across a face.
+
+    ``far_left[f]`` is the neighbour of ``left[f]`` away from the face and ``far_right[f]``
+    that of ``right[f]`` (−1 where a closed boundary leaves none); ``inv_h[f] = 1/h`` of the
+    face's axis.  Face ``f`` is face ``f`` of :func:`face_graph` (same order).
+    """
+
+    graph: FaceGraph
+    far_left: np.ndarray
+    far_right: np.ndarray
+    inv_h: np.ndarray
+
+
+def face_stencil(domain: Domain) -> FaceStencil:
+    """The :class:`FaceStencil` of ``domain`` in flat C-order cell numbering."""
+    graph = face_graph(domain)
+    # trans = 1/h² of the face's axis on these uniform grids
+    return FaceStencil(graph, graph.far_left, graph.far_right, np.sqrt(graph.trans))

@@ -53,3 +53,17 @@ def face_densities(rho, psi, left, right, far_left, far_right, limiter):
     has_far = far >= 0
     slope = limited_slope(limiter, rho[up] - rho[np.where(has_far, far, up)], rho[down] - rho[up])
     return rho[up] + 0.5 * np.where(has_far, slope, 0.0)
+
+
+def advection_fluxes(rho, pot, left, right, far_left, far_right, inv_h, order):
+    """Twin of :func:`pdeflow.fv.kernels.advection_fluxes`; returns ``(vel, flux, out)``."""
+    vel = -(pot[:, right] - pot[:, left]) * inv_h
+    limiter = 2 if order == 2 else 0
+    carried = np.stack([face_densities(r, -p, left, right, far_left, far_right, limiter)
+                        for r, p in zip(rho, pot)])
+    flux = vel * carried
+    out = np.zeros_like(rho)
+    for k in range(rho.shape[0]):
+        np.add.at(out[k], left, -flux[k] * inv_h)
+        np.add.at(out[k], right, flux[k] * inv_h)
+    return vel, flux, out

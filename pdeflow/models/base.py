@@ -41,6 +41,11 @@ class GridModel(ABC):
         Which Jacobian the model supplies (see the module docstring).
     default_method : str
         Integrator used when :func:`pdeflow.solve` is given ``method=None``.
+    band_hint : int or None
+        For a model without a local Jacobian (``jacobian != "local"``): the half-bandwidth
+        LSODA is told to assume.  Without ``lband``/``uband`` LSODA allocates a dense
+        (size × size) work matrix, which for large states does not fit in memory; the band
+        is then a memory device only (it is used just if LSODA switches to stiff mode).
     mass_rtol : float or None
         Relative mass drift beyond which a step is refused (the schemes conserve mass to
         round-off, so a larger drift means the integrator lost accuracy); ``None``: no check.
@@ -50,6 +55,7 @@ class GridModel(ABC):
     jacobian: ClassVar[str] = "none"
     default_method: ClassVar[str] = "LSODA"
     mass_rtol: ClassVar[float | None] = 1e-10
+    band_hint: ClassVar[int | None] = None
 
     domain: Domain
 

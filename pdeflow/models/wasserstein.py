@@ -112,6 +112,7 @@ class WassersteinParams:
             raise ValueError(f"unknown scheme {self.scheme!r}; choose one of {sorted(LIMITERS)}")
 
     def regularizer(self) -> Regularizer:
+        """The regularisation f named by ``reg`` (and ``r``)."""
         if not isinstance(self.reg, str):
             raise ValueError(f"unknown regularisation {self.reg!r}; use 'f_b', 'f_u' or 'f_r'")
         return regularizer(self.reg, self.r)
@@ -193,7 +194,7 @@ class WassersteinFlow(GridModel):
 
     # ---- the projection ------------------------------------------------
     def masses(self, rho: np.ndarray) -> np.ndarray:
-        """Cell masses m_c = max(μ_c, 0)·|c|, flat, shape (n,).
+        """Cell masses m_c = max(μ_c, 0)·(cell volume), flat, shape (n,).
 
         Integrators may visit states a round-off below zero; the ridge problem needs m ≥ 0.
         """
@@ -246,7 +247,7 @@ class WassersteinFlow(GridModel):
         return float(fit + f.masses @ self.reg.f(f.u))
 
     def dissipation(self, rho: np.ndarray) -> float:
-        """−dL_h/dt = Σ_faces |face|·Δ·(face density)·((Ψ_r − Ψ_l)/Δ)² ≥ 0 along the semi-discrete flow."""
+        """−dL_h/dt = Σ_faces (face area)·Δ·(face density)·((Ψ_r − Ψ_l)/Δ)² ≥ 0 along the semi-discrete flow."""
         y = np.asarray(rho, dtype=float).ravel()
         psi = self.fields(y).psi
         g = self.graph
@@ -285,11 +286,13 @@ class WassersteinFlow(GridModel):
         self._refuse(t, y, np.isfinite(y) & (y >= floor), "negative")
 
     def run_params(self) -> dict[str, Any]:
+        """λ, f, r, scheme, tolerance and the problem's sizes, stored with the run."""
         p, data = self.params, self.problem
         return {"lam": p.lam, "reg": self.reg.name, "r": p.r, "scheme": p.scheme, "tol": p.tol,
                 "gamma": data.gamma, "N": int(data.x.shape[0]), "n_teacher": int(np.shape(data.teacher)[0])}
 
     def static(self) -> dict[str, np.ndarray]:
+        """The data x, labels y and teacher features, stored under ``/static``."""
         return {"x": self.problem.x, "y": self.problem.y, "teacher": self.problem.teacher}
 
 
