@@ -32,8 +32,9 @@ def _run(args) -> int:
     s = traj.stats
     print(f"  t = 0 .. {traj.t[-1]:g}: {len(traj.t)} outputs, {s['nsteps']} steps, nfev {s['nfev']}, "
           f"njev {s['njev']}, {s['wall_time']:.2f} s")
-    print(f"  mass drift {abs(traj.mass[-1] - traj.mass[0]):.2e}, energy {traj.energy[0]:.6g} -> "
-          f"{traj.energy[-1]:.6g}")
+    scalar = "energy" if "energy" in traj.data else "risk"   # what the model's flow decreases
+    print(f"  mass drift {abs(traj.mass[-1] - traj.mass[0]):.2e}, {scalar} {traj.data[scalar][0]:.6g} -> "
+          f"{traj.data[scalar][-1]:.6g}")
     print(f"  wrote {store} and {figure}")
     return 0
 

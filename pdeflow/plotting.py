@@ -36,8 +36,10 @@ def plot_densities(traj: Trajectory, times, path: str | Path | None = None, titl
             ax_e.semilogy(traj.t, np.maximum(gap, 1e-16), lw=1.2)
             ax_e.set_title("E(μ_t) − E(μ̄)", fontsize=9)
         else:
-            ax_e.plot(traj.t, traj.energy, lw=1.2)
-            ax_e.set_title("energy", fontsize=9)
+            # the model's own decreasing quantity: the UFD's energy or the flow's reduced risk
+            scalar = "energy" if "energy" in traj.data else "risk"
+            ax_e.plot(traj.t, traj.data[scalar], lw=1.2)
+            ax_e.set_title(scalar, fontsize=9)
         ax_e.set_xlabel("t")
     else:
         panels = len(idx) + (weight is not None)

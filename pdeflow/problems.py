@@ -174,14 +174,63 @@ def _run_ufd(problem: Problem, store: Path, progress: bool):
                      store=store, progress=progress, **problem.parameters, **problem.solver)
 
 
+def _teacher_student(problem: Problem):
+    """The teacher–student data a Wasserstein-flow problem file describes in [parameters]."""
+    from .particles import make_teacher_student
+
+    p = problem.parameters
+    return make_teacher_student(problem.domain, p["gamma"], p.get("n_data", 4096),
+                                p.get("n_teacher", 4096), rng=p.get("seed", 0),
+                                teacher_modes=p.get("teacher_modes", "iid"))
+
+
+_FLOW_KEYS = ("lam", "reg", "r", "scheme")
+
+
+def _check_wasserstein(problem: Problem) -> None:
+    """Everything :func:`pdeflow.solve_wasserstein_flow` checks before it works."""
+    from .checks import check_positive_scalar
+    from .integrators import check_method, check_times
+    from .models.wasserstein import WassersteinFlow, WassersteinParams, check_probability
+
+    p = problem.parameters
+    WassersteinParams(**{k: p[k] for k in _FLOW_KEYS if k in p})
+    if problem.domain.kind not in ("circle", "torus") or (problem.domain.kind == "torus"
+                                                           and problem.domain.ndim != 2):
+        raise ValueError(f"model 'wasserstein' runs on the circle or the 2-D torus (the thesis' features), "
+                         f"not on a {problem.domain.ndim}-D {problem.domain.kind}")
+    check_method(problem.solver.get("method", WassersteinFlow.default_method))
+    check_times(problem.t_eval)
+    for key in ("rtol", "atol"):
+        if key in problem.solver:
+            check_positive_scalar(problem.solver[key], key)
+    if problem.rho0 is not None:
+        check_probability(problem.domain, problem.rho0)
+    _teacher_student(problem)
+
+
+def _run_wasserstein(problem: Problem, store: Path, progress: bool):
+    from .models import solve_wasserstein_flow
+
+    p = problem.parameters
+    return solve_wasserstein_flow(_teacher_student(problem), rho0=problem.rho0, t_eval=problem.t_eval,
+                                  store=store, progress=progress,
+                                  **{k: p[k] for k in _FLOW_KEYS if k in p}, **problem.solver)
+
+
 @dataclass(frozen=True)
 class Model:
-    """What a problem file of one model may hold, how to check it fully, and how to run it."""
+    """What a problem file of one model may hold, how to check it fully, and how to run it.
+
+    ``densities`` are the density sections the model reads (the UFD's ``[weight]`` has no
+    meaning for a flow whose target is set by the teacher's data).
+    """
 
     parameters: Table
     solver: Table
     check: Callable[[Problem], None]
     run: Callable[[Problem, Path, bool], Any]
+    densities: tuple[str, ...] = ("weight", "initial")
 
 
 MODELS: dict[str, Model] = {
@@ -189,6 +238,15 @@ MODELS: dict[str, Model] = {
                  solver={"method": (_string, False), "rtol": (_number(positive=True), False),
                          "atol": (_number(positive=True), False)},
                  check=_check_ufd, run=_run_ufd),
+    "wasserstein": Model(
+        parameters={"lam": (_number(positive=True), True), "reg": (_string, False),
+                    "r": (_number(), False), "scheme": (_string, False),
+                    "gamma": (_number(minimum=0.0), True), "n_data": (_integer(1), False),
+                    "n_teacher": (_integer(1), False), "seed": (_integer(0), False),
+                    "teacher_modes": (_string, False)},
+        solver={"method": (_string, False), "rtol": (_number(positive=True), False),
+                "atol": (_number(positive=True), False)},
+        check=_check_wasserstein, run=_run_wasserstein, densities=("initial",)),
 }
 
 TOP_KEYS: Table = {"name": (_string, False), "model": (_string, False)}
@@ -312,8 +370,12 @@ def load_problem(path: str | Path) -> Problem:
     time = _check_keys(_section(spec, "time", source), TIME_KEYS, "time", source)
     t_eval = np.linspace(0.0, time.get("t_end", 1.0), time.get("outputs", 11))
     plot_times = time.get("plot_times", [float(t) for t in t_eval[:: max(1, len(t_eval) // 5)]])
+    for section in ("weight", "initial"):
+        if section in spec and section not in model.densities:
+            raise ValueError(f"[{section}] does not apply to model {model_name!r} in {source}; "
+                             f"its sections are {[s for s in SECTIONS if s not in ('weight', 'initial') or s in model.densities]}")
     return Problem(name=name, model=model_name, domain=domain,
-                   weight=_density(domain, spec, "weight", source),
+                   weight=_density(domain, spec, "weight", source) if "weight" in model.densities else None,
                    rho0=_density(domain, spec, "initial", source),
                    parameters=parameters, t_eval=t_eval, plot_times=plot_times, solver=solver)
 
