@@ -14,7 +14,7 @@ import numpy as np
 
 from .scalars import as_real
 from .errors import IntegrationError
-from .io import as_saved, load_trajectory
+from .io import as_saved, check_path, load_trajectory
 from .integrators import SolverStats, check_method, check_times, integrate, method_name
 from .models.base import GridModel
 from .runs import Run
@@ -47,10 +47,12 @@ def solve(model: GridModel, rho0: np.ndarray, t_eval, *, method=None, rtol: floa
     overwrite : bool
         Replace an existing pdeflow trajectory at ``store`` (never another kind of file).
     resume : bool
-        If ``store`` holds a complete run of the same model, parameters, static data and
-        output times, return it as read back instead of solving again; if it holds an
-        unfinished run of the same problem, solve again into it (a grid run restarts from
-        ``rho0``: the integrator's internal state is not saved).  Another run there is an error.
+        If ``store`` holds a complete run of the same model, parameters, static data, start
+        ``rho0`` (stored as ``/static/rho0``) and output times, return it as read back instead
+        of solving again; if it holds an unfinished run of the same problem, solve again into
+        it (a grid run restarts from ``rho0``: the integrator's internal state is not saved).
+        Another run there — including a complete one with other output times — is a
+        ValueError, and the file is left as it is.
     progress : bool
         Show a progress bar in simulated time.
 
@@ -99,12 +101,15 @@ def solve(model: GridModel, rho0: np.ndarray, t_eval, *, method=None, rtol: floa
                                        f"at t = {t:.6g}: the integrator lost accuracy; "
                                        "try a smaller rtol", t=t)
 
-    if resume and store is not None and os.path.exists(store):
-        done = _same_run(store, model, params, t_eval)
+    if store is not None:
+        store = check_path(store)
+    static = {**model.static(), "rho0": rho0}
+    if resume and store is not None and os.path.lexists(store):
+        done = _same_run(store, model, params, static, t_eval)
         if done is not None:
             return done
         overwrite = True
-    with Run(store, model=model.name, domain=model.domain, params=params, static=model.static(),
+    with Run(store, model=model.name, domain=model.domain, params=params, static=static,
              overwrite=overwrite) as run:
         def on_output(t: float, y: np.ndarray) -> None:
             rho = model.to_density(y)
@@ -154,22 +159,38 @@ def check_atol(atol, rho0: np.ndarray) -> float:
     return atol
 
 
-def _same_run(store, model: GridModel, params: dict, t_eval: np.ndarray) -> Trajectory | None:
+def _same_run(store, model: GridModel, params: dict, static: dict, t_eval: np.ndarray) -> Trajectory | None:
     """The complete run in ``store`` if it is this one; ``None`` if it is this one, unfinished.
 
-    Raises ValueError if ``store`` holds another run (resuming must never replace it).
+    "This one" is the same model, parameters, static data and start ``rho0``; a complete
+    run must also have the same output times.  Raises ValueError if ``store`` holds another
+    run (resuming must never replace it).
     """
     previous = load_trajectory(store)
-    static = model.static()
+    saved = dict(previous.static)
+    if "rho0" not in saved:
+        # files written before rho0 was stored: their first output is the start, if at t = 0
+        if previous.t.size and previous.t[0] == 0 and "rho" in previous.data:
+            saved["rho0"] = previous.data["rho"][0]
+        else:
+            raise ValueError(f"cannot resume {str(store)!r}: it does not record the initial density, so "
+                             "it cannot be told to be this run; choose another store or delete it")
     # the horizon may differ: a grid run is solved again from rho0 anyway
     ours = {k: v for k, v in as_saved(params).items() if k != "t_end"}
     theirs = {k: v for k, v in previous.params.items() if k != "t_end"}
-    same = (previous.model == model.name and theirs == ours
-            and set(previous.static) == set(static)
-            and all(np.array_equal(previous.static[k], v) for k, v in static.items()))
-    if not same:
+    if previous.model != model.name or theirs != ours:
         raise ValueError(f"cannot resume {str(store)!r}: it holds a {previous.model} run with "
                          f"parameters {previous.params}, not this {model.name} run")
-    if previous.status == "complete" and np.array_equal(previous.t, t_eval):
-        return previous
+    differ = sorted(set(saved) ^ set(static)) or \
+        [k for k, v in static.items() if not np.array_equal(saved[k], v)]
+    if differ:
+        raise ValueError(f"cannot resume {str(store)!r}: it holds a run with other "
+                         f"{', '.join(differ)} (e.g. started from another rho0)")
+    if previous.status == "complete":
+        if np.array_equal(previous.t, t_eval):
+            return previous
+        raise ValueError(f"cannot resume {str(store)!r}: it holds a complete run of this problem with "
+                         f"other output times ({previous.t.size} in [{previous.t[0]:g}, {previous.t[-1]:g}], "
+                         f"not these t_eval {t_eval.size} in [{t_eval[0]:g}, {t_eval[-1]:g}]); it is "
+                         "never replaced: choose another store or delete it")
     return None
