@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .domains import Domain
+from .scalars import as_real
 
 
 def check_density(domain: Domain, density, name: str, *, allow_zero: bool = False) -> np.ndarray:
@@ -32,7 +33,8 @@ def check_same_mass(domain: Domain, rho0: np.ndarray, weight: np.ndarray, rtol: 
 
 
 def check_positive_scalar(value, name: str) -> float:
-    value = float(value)
+    """``value`` as a finite float > 0 (through :func:`pdeflow.scalars.as_real`), else a ValueError naming ``name``."""
+    value = as_real(value, name)
     if not np.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a positive finite number, got {value}")
     return value

@@ -18,6 +18,10 @@ from .scalars import as_count, as_real
 
 __all__ = ["Domain", "Circle", "Torus", "Interval", "Box"]
 
+#: Most cells a grid may have: its state, Jacobian and outputs are several arrays of this
+#: size (2**27 cells are 1 GiB per float64 array); beyond, they would not fit in memory.
+MAX_CELLS = 2**27
+
 
 def _infer_kind(periodic: tuple[bool, ...]) -> str | None:
     """The kind of a domain built without one: all periodic is a torus, all closed an interval or box."""
@@ -116,6 +120,19 @@ class Domain:
         for lo, hi in zip(self.lower, self.upper):
             if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
                 raise ValueError(f"axis bounds must be finite with upper > lower, got [{lo}, {hi}]")
+        size = math.prod(self.shape)
+        if size > MAX_CELLS:
+            raise ValueError(f"a grid of shape {self.shape} has {size} cells, more than {MAX_CELLS}: "
+                             "its arrays would not fit in memory")
+        with np.errstate(over="ignore", under="ignore"):
+            spacing, volume = self.spacing, math.prod(self.lengths)
+            cell_volume = math.prod(spacing)
+        if not all(np.isfinite(L) for L in self.lengths) or not np.isfinite(volume):
+            raise ValueError(f"a domain of bounds {list(zip(self.lower, self.upper))} has an infinite "
+                             "length or volume (the floats overflow); rescale the coordinates")
+        if not all(h > 0 for h in spacing) or not cell_volume > 0:
+            raise ValueError(f"a grid of shape {self.shape} on bounds {list(zip(self.lower, self.upper))} "
+                             "has cells of zero width or volume (the floats underflow); rescale the coordinates")
         self._check_kind()
 
     def _check_kind(self) -> None:
@@ -209,8 +226,15 @@ class Domain:
         return values
 
     def wrap(self, points: np.ndarray) -> np.ndarray:
-        """Map points back into the domain: periodic axes wrap, closed axes clip."""
-        points = np.array(points, dtype=float, copy=True)
+        """Map points back into the domain: periodic axes wrap, closed axes clip.
+
+        Raises ``ValueError`` for points that are not finite (NaN has no place to go).
+        """
+        points = _real_array(points, "points").copy()
+        if not np.all(np.isfinite(points)):
+            k = int(np.flatnonzero(~np.isfinite(points.ravel()))[0])
+            raise ValueError(f"points to wrap into the {self.kind} must be finite; entry {k} is "
+                             f"{float(points.ravel()[k])!r}")
         single = points.ndim == 1 and self.ndim > 1
         pts = points.reshape(-1, self.ndim) if self.ndim > 1 else points
         for d, (lo, hi, per) in enumerate(zip(self.lower, self.upper, self.periodic)):
@@ -288,6 +312,10 @@ def Torus(shape: int | Sequence[int], length: float = 4.0,
     if not (np.isfinite(length) and length > 0):
         raise ValueError(f"length must be a positive finite number, got {length}")
     lo = -length / 2 if origin is None else as_real(origin, "origin")
+    if not np.isfinite(lo):
+        raise ValueError(f"origin must be a finite number, got {lo}")
+    if not np.isfinite(lo + length):
+        raise ValueError(f"origin + length overflows ({lo} + {length}); choose a smaller origin or length")
     k = len(shape)
     return Domain((lo,) * k, (lo + length,) * k, shape, (True,) * k, kind="torus")
 
@@ -339,6 +367,14 @@ def Box(x_range: tuple[float, float], y_range: tuple[float, float],
     shape = tuple(as_count(s, f"shape[{d}]", minimum=3) for d, s in enumerate(shape))
     (x0, x1), (y0, y1) = _range(x_range, "x_range"), _range(y_range, "y_range")
     return Domain((x0, y0), (x1, y1), shape, (False, False), kind="box")
+
+
+def check_domain(domain: Any, name: str = "domain") -> Domain:
+    """``domain`` if it is a :class:`Domain`, else a one-line ``ValueError`` naming ``name``."""
+    if not isinstance(domain, Domain):
+        raise ValueError(f"{name} must be a pdeflow Domain (pf.Circle, pf.Torus, pf.Interval, pf.Box), "
+                         f"got {type(domain).__name__} {domain!r:.60}")
+    return domain
 
 
 def domain_from_dict(spec: dict) -> Domain:

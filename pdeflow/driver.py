@@ -12,9 +12,9 @@ import os
 
 import numpy as np
 
-from .checks import check_positive_scalar
+from .scalars import as_real
 from .errors import IntegrationError
-from .io import as_saved, load_trajectory
+from .io import as_saved, check_path, load_trajectory
 from .integrators import SolverStats, check_method, check_times, integrate, method_name
 from .models.base import GridModel
 from .runs import Run
@@ -30,24 +30,29 @@ def solve(model: GridModel, rho0: np.ndarray, t_eval, *, method=None, rtol: floa
     ----------
     model : GridModel
         The semi-discrete PDE (e.g. :class:`pdeflow.UltraFastDiffusion`).
-    rho0 : ndarray, shape ``model.domain.shape`` (or what ``model.to_state`` takes)
-        Initial density, already checked by the caller against the model.
+    rho0 : ndarray, shape ``model.domain.shape``
+        Initial density, checked by ``model.check_initial`` (base: exact grid shape, real
+        numbers, finite, non-negative; the UFD also: strictly positive, the weight's mass).
     t_eval : array_like, shape (T,)
         Increasing output times in [0, t_end]; integration runs from 0 to ``t_eval[-1]``.
     method : str, OdeSolver subclass or None
         A name in :data:`pdeflow.integrators.METHODS` or any
         :class:`scipy.integrate.OdeSolver` subclass; ``None``: ``model.default_method``.
     rtol, atol : float
-        Tolerances; ``atol`` defaults to ``model.default_atol(rtol, rho0)``.
+        Tolerances: ``rtol`` in [100·eps, 1) (below, LSODA fails obscurely; at 1 or more it
+        controls nothing), ``atol`` finite, > 0 and below the mean initial density (above, any
+        solution is accepted); ``atol`` defaults to ``model.default_atol(rtol, rho0)``.
     store : path, optional
         HDF5 file written as the run goes (:mod:`pdeflow.io`); created before any work.
     overwrite : bool
         Replace an existing pdeflow trajectory at ``store`` (never another kind of file).
     resume : bool
-        If ``store`` holds a complete run of the same model, parameters, static data and
-        output times, return it as read back instead of solving again; if it holds an
-        unfinished run of the same problem, solve again into it (a grid run restarts from
-        ``rho0``: the integrator's internal state is not saved).  Another run there is an error.
+        If ``store`` holds a complete run of the same model, parameters, static data, start
+        ``rho0`` (stored as ``/static/rho0``) and output times, return it as read back instead
+        of solving again; if it holds an unfinished run of the same problem, solve again into
+        it (a grid run restarts from ``rho0``: the integrator's internal state is not saved).
+        Another run there — including a complete one with other output times — is a
+        ValueError, and the file is left as it is.
     progress : bool
         Show a progress bar in simulated time.
 
@@ -60,19 +65,26 @@ def solve(model: GridModel, rho0: np.ndarray, t_eval, *, method=None, rtol: floa
     Raises
     ------
     ValueError
-        Bad times, tolerances or method, before any work or file.
+        A model that is not a GridModel, a bad ``rho0``, times, tolerances or method, before
+        any work or file.
     OSError
         ``store`` cannot be written or is not ours to replace.
     IntegrationError
         The run failed (time, cell, value); every output so far is kept.
     """
+    if not isinstance(model, GridModel):
+        raise ValueError(f"model must be a pdeflow GridModel (e.g. pf.UltraFastDiffusion), "
+                         f"got {type(model).__name__}")
     method = model.default_method if method is None else method
     check_method(method)
     t_eval = check_times(t_eval)
-    rtol = check_positive_scalar(rtol, "rtol")
+    rtol = check_rtol(rtol)
+    rho0 = model.check_initial(rho0)
     y0 = model.to_state(rho0)
-    atol = model.default_atol(rtol, rho0) if atol is None else atol
-    atol = check_positive_scalar(atol, "atol")
+    atol = check_atol(model.default_atol(rtol, rho0) if atol is None else atol, rho0)
+    for flag, value in (("overwrite", overwrite), ("resume", resume), ("progress", progress)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"{flag} must be True or False, got {value!r}")
     name = method_name(method)
     params = {**model.run_params(), "method": name, "rtol": rtol, "atol": atol,
               "t_end": float(t_eval[-1])}
@@ -89,12 +101,15 @@ def solve(model: GridModel, rho0: np.ndarray, t_eval, *, method=None, rtol: floa
                                        f"at t = {t:.6g}: the integrator lost accuracy; "
                                        "try a smaller rtol", t=t)
 
-    if resume and store is not None and os.path.exists(store):
-        done = _same_run(store, model, params, t_eval)
+    if store is not None:
+        store = check_path(store)
+    static = {**model.static(), "rho0": rho0}
+    if resume and store is not None and os.path.lexists(store):
+        done = _same_run(store, model, params, static, t_eval)
         if done is not None:
             return done
         overwrite = True
-    with Run(store, model=model.name, domain=model.domain, params=params, static=model.static(),
+    with Run(store, model=model.name, domain=model.domain, params=params, static=static,
              overwrite=overwrite) as run:
         def on_output(t: float, y: np.ndarray) -> None:
             rho = model.to_density(y)
@@ -102,28 +117,80 @@ def solve(model: GridModel, rho0: np.ndarray, t_eval, *, method=None, rtol: floa
 
         try:
             integrate(model, y0, t_eval, on_output=on_output, check_state=check_state,
-                      method=method, rtol=rtol, atol=atol, progress=progress, stats=stats)
+                      method=method, rtol=rtol, atol=atol, progress=progress, stats=stats,
+                      context=_context(model, t_eval, rtol, atol))
         finally:
             run.stats.update(stats.as_dict())
     return run.trajectory()
 
 
-def _same_run(store, model: GridModel, params: dict, t_eval: np.ndarray) -> Trajectory | None:
+def _context(model: GridModel, t_eval: np.ndarray, rtol: float, atol: float) -> str:
+    """What a user can change about a run that failed, for the error message."""
+    shown = [f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}"
+             for k, v in model.run_params().items()
+             if isinstance(v, (int, float, str, np.number)) and not isinstance(v, bool)]
+    shown += [f"rtol = {rtol:g}", f"atol = {atol:g}"]
+    return f"for {', '.join(shown)} over t_eval [{t_eval[0]:g}, {t_eval[-1]:g}]"
+
+
+#: Smallest relative tolerance: below about 100 machine epsilons LSODA and the other solvers
+#: cannot meet it and fail with obscure messages.
+RTOL_MIN = 100 * np.finfo(float).eps
+
+
+def check_rtol(rtol) -> float:
+    """``rtol`` as a float in [100·eps, 1), else a one-line ValueError naming it."""
+    rtol = as_real(rtol, "rtol")
+    if not (RTOL_MIN <= rtol < 1):
+        raise ValueError(f"rtol must lie in [{RTOL_MIN:.3g}, 1), got {rtol!r}: below, the solver cannot "
+                         "meet it; at 1 or more it controls nothing")
+    return rtol
+
+
+def check_atol(atol, rho0: np.ndarray) -> float:
+    """``atol`` as a finite float > 0 and below the mean of ``|rho0|``, else a ValueError naming it."""
+    atol = as_real(atol, "atol")
+    scale = float(np.mean(np.abs(rho0)))
+    if not (np.isfinite(atol) and atol > 0):
+        raise ValueError(f"atol must be a positive finite number, got {atol!r}")
+    if not atol < scale:
+        raise ValueError(f"atol = {atol:g} is not below the mean initial density {scale:.6g}: "
+                         "with it any solution would be accepted")
+    return atol
+
+
+def _same_run(store, model: GridModel, params: dict, static: dict, t_eval: np.ndarray) -> Trajectory | None:
     """The complete run in ``store`` if it is this one; ``None`` if it is this one, unfinished.
 
-    Raises ValueError if ``store`` holds another run (resuming must never replace it).
+    "This one" is the same model, parameters, static data and start ``rho0``; a complete
+    run must also have the same output times.  Raises ValueError if ``store`` holds another
+    run (resuming must never replace it).
     """
     previous = load_trajectory(store)
-    static = model.static()
+    saved = dict(previous.static)
+    if "rho0" not in saved:
+        # files written before rho0 was stored: their first output is the start, if at t = 0
+        if previous.t.size and previous.t[0] == 0 and "rho" in previous.data:
+            saved["rho0"] = previous.data["rho"][0]
+        else:
+            raise ValueError(f"cannot resume {str(store)!r}: it does not record the initial density, so "
+                             "it cannot be told to be this run; choose another store or delete it")
     # the horizon may differ: a grid run is solved again from rho0 anyway
     ours = {k: v for k, v in as_saved(params).items() if k != "t_end"}
     theirs = {k: v for k, v in previous.params.items() if k != "t_end"}
-    same = (previous.model == model.name and theirs == ours
-            and set(previous.static) == set(static)
-            and all(np.array_equal(previous.static[k], v) for k, v in static.items()))
-    if not same:
+    if previous.model != model.name or theirs != ours:
         raise ValueError(f"cannot resume {str(store)!r}: it holds a {previous.model} run with "
                          f"parameters {previous.params}, not this {model.name} run")
-    if previous.status == "complete" and np.array_equal(previous.t, t_eval):
-        return previous
+    differ = sorted(set(saved) ^ set(static)) or \
+        [k for k, v in static.items() if not np.array_equal(saved[k], v)]
+    if differ:
+        raise ValueError(f"cannot resume {str(store)!r}: it holds a run with other "
+                         f"{', '.join(differ)} (e.g. started from another rho0)")
+    if previous.status == "complete":
+        if np.array_equal(previous.t, t_eval):
+            return previous
+        raise ValueError(f"cannot resume {str(store)!r}: it holds a complete run of this problem with "
+                         f"other output times ({previous.t.size} in [{previous.t[0]:g}, {previous.t[-1]:g}], "
+                         f"not these t_eval {t_eval.size} in [{t_eval[0]:g}, {t_eval[-1]:g}]); it is "
+                         "never replaced: choose another store or delete it")
     return None

@@ -86,9 +86,12 @@ def check_times(t_eval, t0: float = 0.0) -> np.ndarray:
     if isinstance(t_eval, (str, bytes)) or not hasattr(t_eval, "__len__") and not np.isscalar(t_eval):
         # generators and other one-shot iterables would be consumed by a first look
         raise ValueError(f"t_eval must be an array or list of times, got {type(t_eval).__name__}")
+    from .domains import _real_array
+
     try:
-        t = np.atleast_1d(np.asarray(t_eval, dtype=float))
-    except (TypeError, ValueError):
+        # real numbers only: bools and strings ("0.1") are not times, though numpy converts them
+        t = np.atleast_1d(_real_array(t_eval, "t_eval"))
+    except ValueError:
         raise ValueError(f"t_eval must be an array of numbers, got {t_eval!r:.80}") from None
     if t.ndim != 1 or t.size == 0 or not np.all(np.isfinite(t)):
         raise ValueError("t_eval must be a non-empty 1-D array of finite times")
@@ -97,6 +100,14 @@ def check_times(t_eval, t0: float = 0.0) -> np.ndarray:
     if t[0] < t0 or t[-1] <= t0:
         raise ValueError(f"t_eval must lie in [{t0}, t_end] with t_end > {t0}, got [{t[0]}, {t[-1]}]")
     return t
+
+
+def _below_resolution(system, t: float, y: np.ndarray, t_end: float) -> bool:
+    """Whether ``y`` cannot change over [t, t_end] in floating point: (t_end − t)·|f(y)| <= eps·|y|."""
+    with np.errstate(all="ignore"):
+        rate = np.asarray(system.rhs(t, y), dtype=float)
+        change = (t_end - t) * np.abs(rate)
+    return bool(np.all(np.isfinite(change)) and np.all(change <= np.finfo(float).eps * np.abs(y)))
 
 
 def _accepts(solver_cls: type[OdeSolver], name: str) -> bool:
@@ -126,13 +137,20 @@ def integrate(system, y0: np.ndarray, t_eval: np.ndarray, *,
               on_output: Callable[[float, np.ndarray], None],
               check_state: Callable[[float, np.ndarray], None] | None = None,
               method="LSODA", rtol: float = 1e-6, atol: float = 1e-9,
-              t0: float = 0.0, progress: bool = False, stats: SolverStats | None = None) -> SolverStats:
+              t0: float = 0.0, progress: bool = False, stats: SolverStats | None = None,
+              context: str = "") -> SolverStats:
     """Integrate ``y' = system.rhs(t, y)`` from ``t0``, calling ``on_output(t, y)`` at each ``t_eval``.
 
     ``check_state(t, y)`` runs after every accepted step and on every output and may raise
     :class:`IntegrationError`; so does a step that does not advance time or gives a
     non-finite state.  Outputs already delivered stay delivered, and ``stats`` (if given)
-    holds the work counters so far even when an error propagates.
+    holds the work counters so far even when an error propagates.  ``context`` (e.g. "for
+    r = 2, coef = 0.5 over t_eval [0, 1]") is added to the message of a solver that fails or
+    makes no progress, so that it names what the user can change.
+
+    A solver that makes no progress while the time left is too short to change the state
+    at all (``(t_end − t)·|dy/dt| <= eps·|y|`` in every entry, e.g. ``t_eval = [0, 1e-300]``)
+    is not a failure: the remaining outputs are the current state.
     """
     solver_cls = check_method(method)
     stats = stats or SolverStats(method=method_name(method), rtol=rtol, atol=atol)
@@ -148,17 +166,25 @@ def integrate(system, y0: np.ndarray, t_eval: np.ndarray, *,
     bar = tqdm(total=t_end - t0, disable=not progress, unit="t", leave=False,
                bar_format="{l_bar}{bar}| t={n:.3g}/{total:.3g} [{elapsed}<{remaining}]")
     name = stats.method
+    where = f" {context}" if context else ""
     try:
         while k < t_eval.size:
             t_before = solver.t
             message = solver.step()
             stats.nsteps += 1
+            if not solver.t > t_before and _below_resolution(system, t_before, solver.y, t_end):
+                # the time left cannot change the state in floating point: it is the answer
+                while k < t_eval.size:
+                    check(float(t_eval[k]), solver.y)
+                    on_output(float(t_eval[k]), solver.y)
+                    k += 1
+                break
             if solver.status == "failed":
-                raise IntegrationError(f"{name} failed at t = {solver.t:.6g}: {message}", t=solver.t)
+                raise IntegrationError(f"{name} failed at t = {solver.t:.6g}{where}: {message}", t=solver.t)
             if not solver.t > t_before:
                 # e.g. LSODA with a step size that underflowed: it would loop for ever
                 raise IntegrationError(f"{name} made no progress at t = {t_before:.6g} "
-                                       f"(step size {solver.t - t_before:.3g})", t=float(t_before))
+                                       f"(step size underflow){where}", t=float(t_before))
             if not np.all(np.isfinite(solver.y)):
                 cell = int(np.flatnonzero(~np.isfinite(solver.y))[0])
                 raise IntegrationError(f"{name} produced a non-finite state at t = {solver.t:.6g} "

@@ -19,7 +19,8 @@ def as_count(value: Any, name: str, minimum: int = 0) -> int:
 
     Integers (Python or numpy) and integral floats such as ``1024.0`` are counts; a
     non-integral float is refused rather than rounded, and so is a bool, which numpy and
-    Python would otherwise quietly treat as 0 or 1.
+    Python would otherwise quietly treat as 0 or 1.  A float beyond 2**53 is refused too:
+    it is not an exact integer (``1e300`` steps would run for ever).
     """
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value.item()
@@ -28,6 +29,9 @@ def as_count(value: Any, name: str, minimum: int = 0) -> int:
     if isinstance(value, numbers.Integral):
         count = int(value)
     elif isinstance(value, numbers.Real) and math.isfinite(value) and float(value).is_integer():
+        if abs(float(value)) > 2.0**53:
+            raise ValueError(f"{name} must be an exact integer, got the float {value!r} (beyond 2**53 "
+                             "a float is not an exact count; pass an int if this is meant)")
         count = int(value)
     else:
         raise ValueError(f"{name} must be an integer, got {value!r}")

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..domains import Domain
+from ..domains import Domain, _real_array
 from ..errors import IntegrationError
 
 
@@ -112,6 +112,33 @@ class GridModel(ABC):
         return 1e-3 * rtol * float(np.mean(np.abs(rho0)))
 
     # ---- checks ----------------------------------------------------------
+    def check_initial(self, rho0: Any) -> np.ndarray:
+        """``rho0`` as a float array if it may start a run, else a one-line ``ValueError`` naming it.
+
+        :func:`pdeflow.solve` calls it before any work.  The base check: an array of real
+        numbers (not bools, strings or callables) of exactly the grid shape — a scalar or a
+        ``(n, 1)`` array is not broadcast —, finite, non-negative and not zero everywhere.
+        Subclasses may ask more (the UFD: strictly positive, with the weight's mass) by
+        extending it; a model whose density has other axes (layers) overrides it.
+        """
+        if callable(rho0):
+            raise ValueError("rho0 must be an array of cell averages, got a callable "
+                             "(evaluate it on the grid first, e.g. with domain.evaluate)")
+        values = _real_array(rho0, "rho0")
+        if values.shape != self.domain.shape:
+            raise ValueError(f"rho0 has shape {values.shape}; expected the grid shape {self.domain.shape} "
+                             "(no broadcasting)")
+        bad = ~np.isfinite(values)
+        if bad.any():
+            cell = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(f"rho0 is not finite at cell {cell}: {float(values[cell])!r}")
+        if values.min() < 0:
+            cell = tuple(int(i) for i in np.unravel_index(int(np.argmin(values)), values.shape))
+            raise ValueError(f"rho0 must be non-negative; cell {cell} holds {float(values[cell]):.6g}")
+        if not values.max() > 0:
+            raise ValueError("rho0 is zero everywhere: there is no mass to move")
+        return values
+
     def check_state(self, t: float, y: np.ndarray) -> None:
         """Raise :class:`IntegrationError` naming time, cell and value if ``y`` is not admissible.
 

@@ -23,7 +23,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..checks import check_density, check_positive_scalar, check_same_mass
-from ..domains import Domain
+from ..domains import Domain, check_domain
+from ..scalars import as_real
 from ..fv import BandedLayout, SparseLayout, band_ordering, face_graph
 from ..fv.kernels import face_flux_divergence, face_flux_jacobian, ufd_potential
 from ..trajectory import Trajectory
@@ -46,9 +47,10 @@ class UFDParams:
     coef: float = 1.0
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "r", as_real(self.r, "r"))
         if not np.isfinite(self.r) or self.r <= 1:
             raise ValueError(f"the UFD exponent r must be > 1, got {self.r}")
-        check_positive_scalar(self.coef, "coef")
+        object.__setattr__(self, "coef", check_positive_scalar(self.coef, "coef"))
 
 
 class UltraFastDiffusion(GridModel):
@@ -75,14 +77,17 @@ class UltraFastDiffusion(GridModel):
     default_method = "LSODA"
 
     def __init__(self, domain: Domain, weight: np.ndarray, params: UFDParams = UFDParams()):
-        self.domain = domain
+        self.domain = check_domain(domain)
+        if not isinstance(params, UFDParams):
+            raise ValueError(f"params must be a UFDParams(r, coef), got {type(params).__name__}")
         self.params = params
         self.weight = check_density(domain, weight, "weight")
         self.position = band_ordering(domain)
         self.graph = face_graph(domain).relabel(self.position)
         self._mubar = self.to_state(self.weight)
         g = self.graph
-        self._mobility = g.trans * np.sqrt(self._mubar[g.left] * self._mubar[g.right])
+        with np.errstate(over="ignore"):   # a weight near the float range: refused by check_initial
+            self._mobility = g.trans * np.sqrt(self._mubar[g.left] * self._mubar[g.right])
         n = domain.size
         self._psi, self._dpsi = np.empty(n), np.empty(n)
         self._vals = np.empty((self.graph.left.size, 4))
@@ -144,6 +149,9 @@ class UltraFastDiffusion(GridModel):
     # ---- diagnostics ----------------------------------------------------
     def energy(self, rho: np.ndarray) -> np.ndarray | float:
         """Discrete energy E_h(μ) = Σ|c| coef/(r−1) μ̄^r μ^{1−r} (docs: theory/ufd); works on stacks of densities."""
+        return self._energy(rho)
+
+    def _energy(self, rho):
         r, coef = self.params.r, self.params.coef
         return self.domain.integrate(coef / (r - 1) * self.weight**r * np.asarray(rho) ** (1 - r))
 
@@ -162,6 +170,23 @@ class UltraFastDiffusion(GridModel):
     def default_atol(self, rtol: float, rho0: np.ndarray) -> float:
         """``1e-3·rtol`` times the mean weight."""
         return 1e-3 * rtol * float(np.mean(self.weight))
+
+    def check_initial(self, rho0) -> np.ndarray:
+        """The base checks, and: strictly positive, with the weight's mass (mass is conserved
+        and the steady state is the weight); the energy and the right-hand side must be finite
+        at ``rho0`` (densities near the float range overflow)."""
+        rho0 = super().check_initial(rho0)
+        rho0 = check_density(self.domain, rho0, "rho0")
+        check_same_mass(self.domain, rho0, self.weight)
+        with np.errstate(over="ignore", invalid="ignore"):
+            energy = self._energy(rho0)
+            rate = self.rhs(0.0, self.to_state(rho0))
+        if not np.isfinite(energy) or not np.all(np.isfinite(rate)):
+            what = "energy" if not np.isfinite(energy) else "right-hand side"
+            raise ValueError(f"the UFD {what} overflows at rho0 (weight up to {self.weight.max():.3g}, "
+                             f"r = {self.params.r:g}, coef = {self.params.coef:g}): floats cannot hold it; "
+                             "reduce the weight's scale, r or coef")
+        return rho0
 
     def check_state(self, t: float, y: np.ndarray) -> None:
         """Raise :class:`IntegrationError` naming time, cell and value if ``y`` left the positive cone."""
@@ -203,11 +228,12 @@ def solve_ufd(domain: Domain, weight, rho0=None, *, r: float = 2.0, coef: float 
     """
     from ..driver import solve
 
-    params = UFDParams(float(r), float(coef))
+    params = UFDParams(r, coef)
     model = UltraFastDiffusion(domain, weight, params)
     if rho0 is None:
         rho0 = np.full(domain.shape, domain.integrate(model.weight) / domain.volume)
-    rho0 = check_density(domain, rho0, "rho0")
-    check_same_mass(domain, rho0, model.weight)
+    # a callable or scalar rho0 is evaluated on the grid here; solve() checks the array
+    # (shape, finite, positive, mass) through model.check_initial
+    rho0 = domain.evaluate(rho0, "rho0")
     return solve(model, rho0, t_eval, method=method, rtol=rtol, atol=atol, store=store,
                  overwrite=overwrite, resume=resume, progress=progress)

@@ -467,7 +467,7 @@ def _run(problem, omega0, *, steps, save_every, tau, store, overwrite, progress,
         if first == steps and previous.status == "complete":
             return previous
         omega, u = previous.positions[-1], previous.u[-1]
-        saved = read_checkpoint(store)
+        saved = read_checkpoint(store, step=first)
         if saved.pop("step", None) == first:
             stepper.restore(saved)
         writer = TrajectoryWriter.reopen(store)
@@ -483,10 +483,12 @@ def _run(problem, omega0, *, steps, save_every, tau, store, overwrite, progress,
             for k, state in stepper.advance(omega, u, first, steps):
                 _check_step(k, tau, state)
                 if (k % save_every == 0 or k == steps) and (k > first or previous is None):
-                    run.record(k * tau, positions=state.omega, u=state.u, risk=state.risk,
-                               residual=state.residual)
+                    # checkpoint first: stopped between the two, the file's last output is the
+                    # previous one, whose checkpoint is kept beside this one
                     if run.recorder.writer is not None:
                         run.recorder.writer.write_checkpoint(k, stepper.checkpoint())
+                    run.record(k * tau, positions=state.omega, u=state.u, risk=state.risk,
+                               residual=state.residual)
                 bar.update(1)
         except RuntimeError as err:   # the projection failed: name the time, keep the outputs
             if isinstance(err, IntegrationError):
