@@ -95,8 +95,13 @@ class COTGrid(GridModel):
     def to_state(self, rho: np.ndarray) -> np.ndarray:
         return np.array(rho, dtype=float).reshape(-1)
 
+    @property
+    def density_shape(self) -> tuple[int, ...]:
+        """S layers of densities on the Θ-grid."""
+        return (self.S,) + self.domain.shape
+
     def to_density(self, y: np.ndarray) -> np.ndarray:
-        return np.asarray(y).reshape((self.S,) + self.domain.shape)
+        return np.asarray(y).reshape(self.density_shape)
 
     def layer_mass(self, rho: np.ndarray) -> np.ndarray:
         """Mass of each layer, shape (..., S)."""

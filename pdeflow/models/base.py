@@ -112,6 +112,11 @@ class GridModel(ABC):
         return 1e-3 * rtol * float(np.mean(np.abs(rho0)))
 
     # ---- checks ----------------------------------------------------------
+    @property
+    def density_shape(self) -> tuple[int, ...]:
+        """Shape of a density of this model: the grid's, or ``(S, *grid)`` for S layers (COT)."""
+        return self.domain.shape
+
     def check_initial(self, rho0: Any) -> np.ndarray:
         """``rho0`` as a float array if it may start a run, else a one-line ``ValueError`` naming it.
 
@@ -119,14 +124,14 @@ class GridModel(ABC):
         numbers (not bools, strings or callables) of exactly the grid shape — a scalar or a
         ``(n, 1)`` array is not broadcast —, finite, non-negative and not zero everywhere.
         Subclasses may ask more (the UFD: strictly positive, with the weight's mass) by
-        extending it; a model whose density has other axes (layers) overrides it.
+        extending it; a model whose density has layer axes sets :attr:`density_shape`.
         """
         if callable(rho0):
             raise ValueError("rho0 must be an array of cell averages, got a callable "
                              "(evaluate it on the grid first, e.g. with domain.evaluate)")
         values = _real_array(rho0, "rho0")
-        if values.shape != self.domain.shape:
-            raise ValueError(f"rho0 has shape {values.shape}; expected the grid shape {self.domain.shape} "
+        if values.shape != self.density_shape:
+            raise ValueError(f"rho0 has shape {values.shape}; expected {self.density_shape} "
                              "(no broadcasting)")
         bad = ~np.isfinite(values)
         if bad.any():
