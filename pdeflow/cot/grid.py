@@ -119,11 +119,6 @@ class COTGrid(GridModel):
                         velocities=velocities)
         return weights, dp
 
-    def face_velocity(self, potential: np.ndarray) -> np.ndarray:
-        """v_{k,f} = −(Π_{k,right} − Π_{k,left})/h_f, shape (S, F) (COT.md §4.2)."""
-        g = self.stencil.graph
-        return -(potential[:, g.right] - potential[:, g.left]) * self.stencil.inv_h
-
     def _advect(self, y: np.ndarray, potential: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Face velocities (S, F) and dρ/dt (S, C); the fluxes are left in ``self._flux``."""
         st, g = self.stencil, self.stencil.graph
