@@ -315,3 +315,34 @@ def test_cot_benchmark_baseline_is_the_same_semi_discretisation():
                                res.kappa, res.fused()[1][2])
     np.testing.assert_allclose(_numpy_vanleer_ring(rho, pot, h).ravel(), model.rhs(0, model.to_state(rho)),
                                rtol=0, atol=1e-13)
+
+
+def test_depth_consistency_against_reference_values():
+    """P2, M = 64 equispaced particles: R(5) for S = 5, 10, 20 as in COT.md §4.1 (errors O(1/S))."""
+    ref = {5: 4.29339e-4, 10: 4.29024e-4, 20: 4.28892e-4}
+    theta = 2 * np.pi * (np.arange(64) + 0.5) / 64
+    got = {}
+    for S in ref:
+        traj = pf.run_resnet("P2", S=S, M=64, theta0=np.tile(theta, (S, 1)), t_eval=[0.0, 5.0], rtol=1e-10,
+                             atol=1e-12)
+        got[S] = traj.risk[-1]
+        assert got[S] == pytest.approx(ref[S], abs=6e-10)
+    assert (got[5] - got[10]) / (got[10] - got[20]) == pytest.approx(2.4, abs=0.2)
+
+
+@pytest.mark.parametrize("runner", ["grid", "particles"])
+def test_energy_identity_risk_drop_is_the_integrated_dissipation(runner):
+    """R(0) − R(T) = ∫₀ᵀ G dt ([C12]): grid with its exact face dissipation, particles with G."""
+    from scipy.integrate import simpson
+
+    t = np.linspace(0.0, 2.0, 81)
+    if runner == "grid":
+        traj = pf.solve_cot("P2", S=3, grid=64, t_eval=t, rtol=1e-11, atol=1e-14)
+        rate = traj.dissipation
+    else:
+        traj = pf.run_resnet("P2", S=3, M=32, init="stratified", t_eval=t, seed=2, rtol=1e-11, atol=1e-13)
+        rate = traj.grad_norm
+    drop = traj.risk[0] - traj.risk[-1]
+    assert simpson(rate, x=t) == pytest.approx(drop, rel=1e-7)
+    path = pf.metrics.path_length(t, traj.grad_norm)
+    assert np.all(np.diff(path) > 0) and path[-1] <= 2 * np.sqrt(traj.risk[0] / traj.q.min())
