@@ -279,7 +279,7 @@ def test_teachers_and_targets_of_the_problems():
     assert depth_pass(pb.residual, theta, w, pb.x, pb.y).risk == pytest.approx(pb.initial_risk, rel=1e-9)
 
 
-@pytest.mark.parametrize("name", ["P1", "P2", "P3"])
+@pytest.mark.parametrize("name", ["P1", "P2", "P3", "P2b"])
 @pytest.mark.parametrize("shared", [True, False])
 def test_fused_depth_kernels_match_the_numpy_depth_pass(name, shared):
     """The numba fused kernels (pdeflow.cot.kernels) and their twin depth_pass agree to round-off."""
