@@ -346,3 +346,16 @@ def test_energy_identity_risk_drop_is_the_integrated_dissipation(runner):
     assert simpson(rate, x=t) == pytest.approx(drop, rel=1e-7)
     path = pf.metrics.path_length(t, traj.grad_norm)
     assert np.all(np.diff(path) > 0) and path[-1] <= 2 * np.sqrt(traj.risk[0] / traj.q.min())
+
+
+def test_negative_noise_within_tolerance_is_accepted_beyond_it_refused():
+    t = np.linspace(0, 20, 11)
+    traj = pf.solve_cot("P1", S=2, grid=24, scheme="upwind", t_eval=t, rtol=1e-4)
+    assert traj.status == "complete" and traj.rho.min() >= -10 * np.sqrt(2 * 24 * 24) * traj.params["atol"]
+    pb = cot_problem("P2")
+    model = COTGrid(pb, pb.domain(16), COTGridParams(S=2))
+    y = model.to_state(np.full((2, 16), 1 / (2 * np.pi)))
+    y[3] = -1e-6
+    y[4] += 1e-6
+    with pytest.raises(pf.IntegrationError, match=r"negative density at t = 1.5, cell \(0, 3\)"):
+        model.check_state(1.5, y)
