@@ -238,10 +238,22 @@ def test_particles_non_finite_state_fails_with_outputs_kept(tmp_path):
     (lambda: pf.run_resnet("P2", S=2, M=4, init="antithetic", t_eval=[0, 1]), "no linear coordinate"),
     (lambda: pf.run_resnet("P1", S=2, M=3, init="antithetic", t_eval=[0, 1]), "even width"),
     (lambda: pf.run_resnet("P2", S=2, M=4, method="gd", t_eval=[0, 1]), "needs a step tau"),
+    (lambda: pf.run_resnet("P2", S=2, M=4, method="gd", tau=0.3, t_eval=[0, 1]), "multiple of tau = 0.3"),
+    (lambda: pf.run_resnet("P2", S=2, M=0, t_eval=[0, 1]), "M .* >= 1"),
+    (lambda: pf.run_resnet("P2", S=2, M=4, method="Euler", t_eval=[0, 1]), "unknown method 'Euler'"),
 ])
-def test_bad_input_is_refused_before_work(call, match, tmp_path):
+def test_bad_input_is_refused_before_work(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_refused_runs_create_no_file(tmp_path):
+    with pytest.raises(ValueError, match="multiple of tau"):
+        pf.run_resnet("P2", S=2, M=4, method="gd", tau=0.3, t_eval=[0, 1], store=tmp_path / "a.h5")
+    with pytest.raises(ValueError, match="layer 1 has mass"):
+        pf.solve_cot("P2", S=2, grid=16, rho0=np.stack([np.full(16, 1 / (2 * np.pi)), np.full(16, 0.1)]),
+                     t_eval=[0, 1], store=tmp_path / "b.h5")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_lsoda_gets_a_band_as_memory_device_and_runs():
