@@ -371,3 +371,12 @@ def test_negative_noise_within_tolerance_is_accepted_beyond_it_refused():
     y[4] += 1e-6
     with pytest.raises(pf.IntegrationError, match=r"negative density at t = 1.5, cell \(0, 3\)"):
         model.check_state(1.5, y)
+
+
+def test_cot_benchmark_runs_and_agrees_with_its_baseline():
+    from pdeflow.bench import format_cot_report, run_cot_benchmark
+
+    rep = run_cot_benchmark(repeats=1, S=2, n=32, M=16, t_end=1.0)
+    for case in ("grid", "particles"):
+        assert rep[case]["max_rel_risk_gap"] < 1e-9 and rep[case]["speedup_best"] > 0
+    assert "speed-up" in format_cot_report(rep)
