@@ -213,7 +213,7 @@ def run_cot_benchmark(repeats: int = 3, S: int = 10, n: int = 256, M: int = 1024
     res = pb.residual
     A, kappa, mean = res.A, res.kappa, float(res.fused()[1][2])
     x0, y = pb.x[:, 0], pb.y[:, 0]
-    t_eval = np.array([0.0, 5.0, 10.0, 20.0, t_end])
+    t_eval = np.array([0.0, t_end / 8, t_end / 4, t_end / 2, t_end])
     dom = pb.domain(n)
     h, centres = dom.spacing[0], dom.axes[0][None, :]
     rho0 = np.tile(pb.initial_density(dom), (S, 1))

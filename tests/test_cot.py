@@ -238,10 +238,22 @@ def test_particles_non_finite_state_fails_with_outputs_kept(tmp_path):
     (lambda: pf.run_resnet("P2", S=2, M=4, init="antithetic", t_eval=[0, 1]), "no linear coordinate"),
     (lambda: pf.run_resnet("P1", S=2, M=3, init="antithetic", t_eval=[0, 1]), "even width"),
     (lambda: pf.run_resnet("P2", S=2, M=4, method="gd", t_eval=[0, 1]), "needs a step tau"),
+    (lambda: pf.run_resnet("P2", S=2, M=4, method="gd", tau=0.3, t_eval=[0, 1]), "multiple of tau = 0.3"),
+    (lambda: pf.run_resnet("P2", S=2, M=0, t_eval=[0, 1]), "M .* >= 1"),
+    (lambda: pf.run_resnet("P2", S=2, M=4, method="Euler", t_eval=[0, 1]), "unknown method 'Euler'"),
 ])
-def test_bad_input_is_refused_before_work(call, match, tmp_path):
+def test_bad_input_is_refused_before_work(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_refused_runs_create_no_file(tmp_path):
+    with pytest.raises(ValueError, match="multiple of tau"):
+        pf.run_resnet("P2", S=2, M=4, method="gd", tau=0.3, t_eval=[0, 1], store=tmp_path / "a.h5")
+    with pytest.raises(ValueError, match="layer 1 has mass"):
+        pf.solve_cot("P2", S=2, grid=16, rho0=np.stack([np.full(16, 1 / (2 * np.pi)), np.full(16, 0.1)]),
+                     t_eval=[0, 1], store=tmp_path / "b.h5")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_lsoda_gets_a_band_as_memory_device_and_runs():
@@ -279,7 +291,7 @@ def test_teachers_and_targets_of_the_problems():
     assert depth_pass(pb.residual, theta, w, pb.x, pb.y).risk == pytest.approx(pb.initial_risk, rel=1e-9)
 
 
-@pytest.mark.parametrize("name", ["P1", "P2", "P3"])
+@pytest.mark.parametrize("name", ["P1", "P2", "P3", "P2b"])
 @pytest.mark.parametrize("shared", [True, False])
 def test_fused_depth_kernels_match_the_numpy_depth_pass(name, shared):
     """The numba fused kernels (pdeflow.cot.kernels) and their twin depth_pass agree to round-off."""
@@ -315,3 +327,56 @@ def test_cot_benchmark_baseline_is_the_same_semi_discretisation():
                                res.kappa, res.fused()[1][2])
     np.testing.assert_allclose(_numpy_vanleer_ring(rho, pot, h).ravel(), model.rhs(0, model.to_state(rho)),
                                rtol=0, atol=1e-13)
+
+
+def test_depth_consistency_against_reference_values():
+    """P2, M = 64 equispaced particles: R(5) for S = 5, 10, 20 as in docs: theory/cot §4.1 (errors O(1/S))."""
+    ref = {5: 4.29339e-4, 10: 4.29024e-4, 20: 4.28892e-4}
+    theta = 2 * np.pi * (np.arange(64) + 0.5) / 64
+    got = {}
+    for S in ref:
+        traj = pf.run_resnet("P2", S=S, M=64, theta0=np.tile(theta, (S, 1)), t_eval=[0.0, 5.0], rtol=1e-10,
+                             atol=1e-12)
+        got[S] = traj.risk[-1]
+        assert got[S] == pytest.approx(ref[S], abs=6e-10)
+    assert (got[5] - got[10]) / (got[10] - got[20]) == pytest.approx(2.4, abs=0.2)
+
+
+@pytest.mark.parametrize("runner", ["grid", "particles"])
+def test_energy_identity_risk_drop_is_the_integrated_dissipation(runner):
+    """R(0) − R(T) = ∫₀ᵀ G dt ([C12]): grid with its exact face dissipation, particles with G."""
+    from scipy.integrate import simpson
+
+    t = np.linspace(0.0, 2.0, 81)
+    if runner == "grid":
+        traj = pf.solve_cot("P2", S=3, grid=64, t_eval=t, rtol=1e-11, atol=1e-14)
+        rate = traj.dissipation
+    else:
+        traj = pf.run_resnet("P2", S=3, M=32, init="stratified", t_eval=t, seed=2, rtol=1e-11, atol=1e-13)
+        rate = traj.grad_norm
+    drop = traj.risk[0] - traj.risk[-1]
+    assert simpson(rate, x=t) == pytest.approx(drop, rel=1e-7)
+    path = pf.metrics.path_length(t, traj.grad_norm)
+    assert np.all(np.diff(path) > 0) and path[-1] <= 2 * np.sqrt(traj.risk[0] / traj.q.min())
+
+
+def test_negative_noise_within_tolerance_is_accepted_beyond_it_refused():
+    t = np.linspace(0, 20, 11)
+    traj = pf.solve_cot("P1", S=2, grid=24, scheme="upwind", t_eval=t, rtol=1e-4)
+    assert traj.status == "complete" and traj.rho.min() >= -10 * np.sqrt(2 * 24 * 24) * traj.params["atol"]
+    pb = cot_problem("P2")
+    model = COTGrid(pb, pb.domain(16), COTGridParams(S=2))
+    y = model.to_state(np.full((2, 16), 1 / (2 * np.pi)))
+    y[3] = -1e-6
+    y[4] += 1e-6
+    with pytest.raises(pf.IntegrationError, match=r"negative density at t = 1.5, cell \(0, 3\)"):
+        model.check_state(1.5, y)
+
+
+def test_cot_benchmark_runs_and_agrees_with_its_baseline():
+    from pdeflow.bench import format_cot_report, run_cot_benchmark
+
+    rep = run_cot_benchmark(repeats=1, S=2, n=32, M=16, t_end=1.0)
+    for case in ("grid", "particles"):
+        assert rep[case]["max_rel_risk_gap"] < 1e-9 and rep[case]["speedup_best"] > 0
+    assert "speed-up" in format_cot_report(rep)

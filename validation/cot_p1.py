@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 import pdeflow as pf
-from pdeflow.cot.validate import observed_orders, plot_depth_theta, plot_layers_2d, plot_risks, risk_summary, save
+from pdeflow.cot.validate import observed_orders, plot_layers_2d, plot_risks, risk_summary, save
 from pdeflow.experiments import check_claim, pairs, write_summary
 
 

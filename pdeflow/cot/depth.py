@@ -128,8 +128,10 @@ def potentials(residual: ResidualMap, theta: np.ndarray, weights: np.ndarray, x0
     th = th[..., 0] if p == 1 else th
     pot = np.empty((S, C))
     vel = np.empty((S, C) if p == 1 else (S, C, p))
-    risk = kernel(th, np.ascontiguousarray(weights, dtype=float), np.ascontiguousarray(x0[:, 0]),
-                  np.ascontiguousarray(y[:, 0]), params, velocities, pot, vel)
+    # kernels of 1-D data take x0, y as (N,), of d-dimensional data as (N, d)
+    xa, ya = (x0[:, 0], y[:, 0]) if residual.d == 1 else (x0, y)
+    risk = kernel(th, np.ascontiguousarray(weights, dtype=float), np.ascontiguousarray(xa, dtype=float),
+                  np.ascontiguousarray(ya, dtype=float), params, velocities, pot, vel)
     if not velocities:
         return risk, pot, None
     return risk, pot, vel.reshape(S, C, p)

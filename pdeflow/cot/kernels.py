@@ -201,3 +201,96 @@ def linear_trig_depth(theta, weights, x0, y, params, want_velocity, potential, v
                 velocity[k, c, 0] = a0
                 velocity[k, c, 1] = a1
     return 0.5 * risk / N
+
+
+@nb.njit(cache=True)
+def torus_translation_depth(theta, weights, x0, y, params, want_velocity, potential, velocity):
+    """ψ(θ, x) = A R_α ∇G(x − θ), G(z) = e^{κ(cos z₁ + cos z₂ − 2)}, d = p = 2; θ (R, C, 2), x0, y (N, 2);
+    params = (A, κ, α).  ``velocity`` has shape (S, C, 2).
+
+    With H = D²G (symmetric) and q_i = A R_αᵀ p^i_{k+1}: Π_k(θ) = (1/N)Σ_i q_i·∇G(x^i_k − θ) and
+    V_k(θ) = −(1/N)Σ_i H(x^i_k − θ) q_i.  One exp per pair; cos/sin of x − θ by angle addition.
+    """
+    A, kappa, alpha = params[0], params[1], params[2]
+    ca, sa = np.cos(alpha), np.sin(alpha)
+    S, C = weights.shape
+    N = x0.shape[0]
+    R = theta.shape[0]
+    ct = np.cos(theta)
+    st = np.sin(theta)
+    xs = np.empty((S + 1, N, 2))
+    xs[0] = x0
+    dfx = np.empty((S, N, 2, 2))
+    store = np.empty((S, N, C, 5))       # g, sin z₁, sin z₂, cos z₁, cos z₂
+    for k in range(S):
+        row = k if R > 1 else 0
+        for n in range(N):
+            c1x, s1x = np.cos(xs[k, n, 0]), np.sin(xs[k, n, 0])
+            c2x, s2x = np.cos(xs[k, n, 1]), np.sin(xs[k, n, 1])
+            g0 = 0.0
+            g1 = 0.0
+            h00 = 0.0
+            h01 = 0.0
+            h11 = 0.0
+            for c in range(C):
+                cz1 = c1x * ct[row, c, 0] + s1x * st[row, c, 0]
+                sz1 = s1x * ct[row, c, 0] - c1x * st[row, c, 0]
+                cz2 = c2x * ct[row, c, 1] + s2x * st[row, c, 1]
+                sz2 = s2x * ct[row, c, 1] - c2x * st[row, c, 1]
+                g = np.exp(kappa * (cz1 + cz2 - 2.0))
+                store[k, n, c, 0] = g
+                store[k, n, c, 1] = sz1
+                store[k, n, c, 2] = sz2
+                store[k, n, c, 3] = cz1
+                store[k, n, c, 4] = cz2
+                wg = weights[k, c] * g
+                g0 -= wg * kappa * sz1
+                g1 -= wg * kappa * sz2
+                h00 += wg * (kappa * kappa * sz1 * sz1 - kappa * cz1)
+                h11 += wg * (kappa * kappa * sz2 * sz2 - kappa * cz2)
+                h01 += wg * kappa * kappa * sz1 * sz2
+            xs[k + 1, n, 0] = xs[k, n, 0] + A * (ca * g0 - sa * g1) / S
+            xs[k + 1, n, 1] = xs[k, n, 1] + A * (sa * g0 + ca * g1) / S
+            # D_xF = A R H
+            dfx[k, n, 0, 0] = A * (ca * h00 - sa * h01)
+            dfx[k, n, 0, 1] = A * (ca * h01 - sa * h11)
+            dfx[k, n, 1, 0] = A * (sa * h00 + ca * h01)
+            dfx[k, n, 1, 1] = A * (sa * h01 + ca * h11)
+    ps = np.empty((S + 1, N, 2))
+    risk = 0.0
+    for n in range(N):
+        for a in range(2):
+            ps[S, n, a] = xs[S, n, a] - y[n, a]
+            risk += ps[S, n, a] ** 2
+    for k in range(S - 1, -1, -1):
+        for n in range(N):
+            p0, p1 = ps[k + 1, n, 0], ps[k + 1, n, 1]
+            ps[k, n, 0] = p0 + (dfx[k, n, 0, 0] * p0 + dfx[k, n, 1, 0] * p1) / S
+            ps[k, n, 1] = p1 + (dfx[k, n, 0, 1] * p0 + dfx[k, n, 1, 1] * p1) / S
+    for k in range(S):
+        potential[k, :] = 0.0
+        if want_velocity:
+            velocity[k, :, :] = 0.0
+        for n in range(N):
+            p0, p1 = ps[k + 1, n, 0], ps[k + 1, n, 1]
+            q0 = A * (ca * p0 + sa * p1)          # q = A Rᵀ p
+            q1 = A * (-sa * p0 + ca * p1)
+            for c in range(C):
+                g = store[k, n, c, 0]
+                sz1 = store[k, n, c, 1]
+                sz2 = store[k, n, c, 2]
+                potential[k, c] -= kappa * g * (q0 * sz1 + q1 * sz2)
+                if want_velocity:
+                    cz1 = store[k, n, c, 3]
+                    cz2 = store[k, n, c, 4]
+                    h00 = (kappa * kappa * sz1 * sz1 - kappa * cz1) * g
+                    h11 = (kappa * kappa * sz2 * sz2 - kappa * cz2) * g
+                    h01 = kappa * kappa * sz1 * sz2 * g
+                    velocity[k, c, 0] -= h00 * q0 + h01 * q1
+                    velocity[k, c, 1] -= h01 * q0 + h11 * q1
+        for c in range(C):
+            potential[k, c] /= N
+            if want_velocity:
+                velocity[k, c, 0] /= N
+                velocity[k, c, 1] /= N
+    return 0.5 * risk / N

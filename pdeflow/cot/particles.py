@@ -79,12 +79,18 @@ def _check_theta0(theta0, S: int, M: int, p: int) -> np.ndarray:
     return theta
 
 
-def _gd(flow: ResNetFlow, theta0: np.ndarray, t_eval: np.ndarray, tau: float,
-        on_output: Callable, progress: bool, stats: dict) -> None:
-    """Gradient descent θ ← θ − τV(θ) (η = S·M·τ on the Euclidean gradient), iteration n = time nτ."""
+def _gd_steps(t_eval: np.ndarray, tau: float) -> np.ndarray:
+    """The GD iteration of each output time (which must be a multiple of τ)."""
     steps = np.round(t_eval / tau).astype(int)
     if np.any(np.abs(steps * tau - t_eval) > 1e-9 * max(1.0, t_eval[-1])):
         raise ValueError(f"with method='gd' every output time must be a multiple of tau = {tau:g}")
+    return steps
+
+
+def _gd(flow: ResNetFlow, theta0: np.ndarray, t_eval: np.ndarray, tau: float,
+        on_output: Callable, progress: bool, stats: dict) -> None:
+    """Gradient descent θ ← θ − τV(θ) (η = S·M·τ on the Euclidean gradient), iteration n = time nτ."""
+    steps = _gd_steps(t_eval, tau)
     theta = theta0
     k_out = 0
     bar = tqdm(total=int(steps[-1]), disable=not progress, leave=False, desc="ResNet GD")
@@ -162,6 +168,7 @@ def run_resnet(problem, *, S: int, M: int, init: str = "iid", t_eval, method: st
         tau = as_real(tau, "tau")
         if not (np.isfinite(tau) and tau > 0):
             raise ValueError(f"tau must be > 0, got {tau}")
+        _gd_steps(t_eval, tau)
     else:
         try:
             check_method(method)

@@ -225,3 +225,7 @@ class TorusTranslation(ResidualMap):
         psi = grad @ rot.T
         dx = rot @ hess                                             # (C, N, 2, 2)
         return ResidualValues(psi, dx, -dx if want_theta else None)
+
+    def fused(self):
+        from .kernels import torus_translation_depth
+        return torus_translation_depth, np.array([self.A, self.kappa, self.alpha])

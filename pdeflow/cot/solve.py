@@ -68,7 +68,9 @@ def solve_cot(problem, *, S: int, grid=None, scheme: str = "vanleer", t_eval, me
         nonstiff nonlocal advection; measured faster than LSODA, see README).  LSODA gets
         ``lband = uband = 1`` as a memory device.
     rtol, atol : float
-        Tolerances (``atol`` default 1e-3·rtol × mean initial density).
+        Tolerances (``atol`` default 1e-3·rtol × mean initial density).  Densities may dip below 0
+        by up to 10·√(S·cells)·atol (the scheme is positive, Runge–Kutta stages only to within
+        scipy's RMS error norm); lower values stop the run.
     rho0 : ndarray, shape ``(S, *grid)`` or the grid shape, optional
         Initial layers (default μ₀ of the problem in every layer); each must have mass 1.
     max_boundary_mass : float
@@ -109,5 +111,8 @@ def solve_cot(problem, *, S: int, grid=None, scheme: str = "vanleer", t_eval, me
     if rim.max() > leak:
         raise ValueError(f"the initial layers hold mass {rim.max():.3g} in the outermost cells "
                          f"(> max_boundary_mass = {leak:g}): enlarge the box or refine the grid")
+    if atol is None:
+        atol = model.default_atol(as_real(rtol, "rtol"), rho0)
+    model.negative_tolerance = 10 * np.sqrt(model.domain.size * S) * abs(as_real(atol, "atol"))
     return solve(model, rho0, t_eval, method=method, rtol=rtol, atol=atol, store=store,
                  overwrite=overwrite, progress=progress)

@@ -156,7 +156,8 @@ def _circle_pieces_cost(x, y, x_weights, y_weights, x_widths, y_widths, p) -> fl
 
     A, B = pieces(x, x_weights, x_widths, "x"), pieces(y, y_weights, y_widths, "y")
     cost = lambda c: _pl_cost(A, B, p, c, 2 * np.pi)  # noqa: E731
-    scan = np.linspace(-1.0, 1.0, 81)
+    # convex in c (Delon–Salomon–Sobolevski): a coarse scan only brackets the minimum for Brent
+    scan = np.linspace(-1.0, 1.0, 21)
     values = [cost(c) for c in scan]
     k = int(np.argmin(values))
     lo, hi = scan[max(k - 1, 0)], scan[min(k + 1, scan.size - 1)]
