@@ -1,8 +1,13 @@
 """MMD with the energy-distance kernel κ = −d (docs: theory/metrics, thesis eq. III.49).
 
 MMD²(μ, ν) = 2E d(X, Y) − E d(X, X′) − E d(Y, Y′), with d the chordal distance on the
-circle, the ℓ¹ sum of per-axis periodic distances on the torus and the Euclidean
-distance on intervals and boxes.
+circle, the chordal distance of the torus ℝⁿ/Lℤⁿ embedded as a product of circles of
+circumference L, d = √(Σₖ ((L/π) sin(πΔₖ/L))²), and the Euclidean distance on intervals and
+boxes.  Each is a Euclidean distance after an injective embedding, so the MMD is a metric
+on measures (it vanishes only for equal ones).  Two tempting torus distances are not: a
+sum of per-axis distances makes E d(X, Y) a sum of per-axis terms, blind to how the axes
+are coupled, and the per-axis arc length |Δ| has a triangle-wave Fourier series without
+even modes, so a cos 2θ bump would be invisible.
 
 On a line and on the circle the distance splits as d(x, y) = sgn(x − y)(f(x)g(y) − g(x)f(y))
 (f = x, g = 1 on a line; f = 2 sin(x/2), g = cos(x/2) for angles in [0, 2π)), so each double sum
@@ -30,10 +35,11 @@ def _pair_distance(kind, x, i, y, j, period):
         return 2.0 * abs(np.sin(0.5 * (x[i, 0] - y[j, 0])))
     total = 0.0
     if kind == _TORUS:
+        # chord of each axis' circle of circumference L (≈ |Δ| for small Δ), then Euclidean
         for k in range(x.shape[1]):
-            diff = abs(x[i, k] - y[j, k]) % period
-            total += min(diff, period - diff)
-        return total
+            c = period / np.pi * np.sin(np.pi * (x[i, k] - y[j, k]) / period)
+            total += c * c
+        return np.sqrt(total)
     for k in range(x.shape[1]):
         total += (x[i, k] - y[j, k]) ** 2
     return np.sqrt(total)
