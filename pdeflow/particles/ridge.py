@@ -1,6 +1,6 @@
 """Conjugate gradients for the weighted ridge problem, and a preconditioner for atoms that never move.
 
-The projection of the outer weights at atoms ωᵢ with masses mᵢ (docs: theory/particles and §4a: 1/M for
+The projection of the outer weights at atoms ωᵢ with masses mᵢ (docs: theory/particles and theory/wasserstein: 1/M for
 particles, cell masses for a grid) solves, for quadratic f,
 
     (G diag(m) + λI) u = AᵀY/N + λ·shift,        G = AᵀA/N.
