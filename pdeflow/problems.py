@@ -299,6 +299,9 @@ def load_problem(path: str | Path) -> Problem:
             spec = tomllib.load(fh)
     except tomllib.TOMLDecodeError as err:
         raise ValueError(f"cannot read {source}: {err}") from None
+    except UnicodeDecodeError as err:
+        raise ValueError(f"cannot read {source}: not UTF-8 text (byte {err.object[err.start:err.start + 1]!r} "
+                         f"at position {err.start}); a problem file is TOML, which is UTF-8") from None
     _top_level(spec, source)
     model_name = spec.get("model", "ufd")
     if model_name not in MODELS:
@@ -312,6 +315,9 @@ def load_problem(path: str | Path) -> Problem:
     time = _check_keys(_section(spec, "time", source), TIME_KEYS, "time", source)
     t_eval = np.linspace(0.0, time.get("t_end", 1.0), time.get("outputs", 11))
     plot_times = time.get("plot_times", [float(t) for t in t_eval[:: max(1, len(t_eval) // 5)]])
+    outside = [t for t in plot_times if not 0.0 <= t <= t_eval[-1]]
+    if outside:
+        raise ValueError(f"[time] plot_times {outside} lie outside [0, t_end = {t_eval[-1]:g}] in {source}")
     return Problem(name=name, model=model_name, domain=domain,
                    weight=_density(domain, spec, "weight", source),
                    rho0=_density(domain, spec, "initial", source),
