@@ -24,10 +24,11 @@ def check_density(domain: Domain, density, name: str, *, allow_zero: bool = Fals
     return values
 
 
-def check_same_mass(domain: Domain, rho0: np.ndarray, weight: np.ndarray, rtol: float = 1e-8) -> None:
+def check_same_mass(domain: Domain, rho0: np.ndarray, weight: np.ndarray, rtol: float = 1e-8,
+                    name: str = "initial density") -> None:
     m0, mw = domain.integrate(rho0), domain.integrate(weight)
     if abs(m0 - mw) > rtol * mw:
-        raise ValueError(f"initial density has mass {m0:.12g} but the weight has mass {mw:.12g}; "
+        raise ValueError(f"{name} has mass {m0:.12g} but the weight has mass {mw:.12g}; "
                          "normalise them to the same mass (mass is conserved, and the steady state "
                          "is the weight)")
 

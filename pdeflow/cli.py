@@ -101,6 +101,20 @@ def _interrupted(args) -> str:
     return "interrupted"
 
 
+def _at_least(minimum: int):
+    """An argparse type: an integer >= ``minimum`` (argparse names the flag in its error)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+    parse.__name__ = f"integer >= {minimum}"
+    return parse
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pdeflow", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -119,9 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("case", nargs="?", default="ufd", choices=["ufd", "varpro", "cot"],
                        help="ufd: thesis UFD vs solve_ivp BDF; varpro: VarPro step vs dense numpy; "
                             "cot: COT P2 grid and ResNet vs numpy + RK45")
-    bench.add_argument("--steps", type=int, default=20, help="VarPro steps timed (varpro case)")
-    bench.add_argument("--n", type=int, default=1024)
-    bench.add_argument("--repeats", type=int, default=5)
+    bench.add_argument("--steps", type=_at_least(1), default=20, help="VarPro steps timed (varpro case)")
+    bench.add_argument("--n", type=_at_least(3), default=1024)
+    bench.add_argument("--repeats", type=_at_least(1), default=5)
     bench.add_argument("--rtol", type=float, default=1e-6)
     bench.add_argument("--fresh-reference", action="store_true",
                        help="recompute the n = 8192 reference instead of reading data/")

@@ -103,11 +103,15 @@ def check_times(t_eval, t0: float = 0.0) -> np.ndarray:
 
 
 def _below_resolution(system, t: float, y: np.ndarray, t_end: float) -> bool:
-    """Whether ``y`` cannot change over [t, t_end] in floating point: (t_end − t)·|f(y)| <= eps·|y|."""
-    with np.errstate(all="ignore"):
-        rate = np.asarray(system.rhs(t, y), dtype=float)
-        change = (t_end - t) * np.abs(rate)
-    return bool(np.all(np.isfinite(change)) and np.all(change <= np.finfo(float).eps * np.abs(y)))
+    """Whether ``y`` cannot change over [t, t_end] in floating point: (t_end − t)·|f(s, y)| <= eps·|y|
+    at both ends s = t and s = t_end (a right-hand side that changes with time is caught there)."""
+    for s in (t, t_end):
+        with np.errstate(all="ignore"):
+            rate = np.asarray(system.rhs(s, y), dtype=float)
+            change = (t_end - t) * np.abs(rate)
+        if not (np.all(np.isfinite(change)) and np.all(change <= np.finfo(float).eps * np.abs(y))):
+            return False
+    return True
 
 
 def _accepts(solver_cls: type[OdeSolver], name: str) -> bool:
@@ -172,7 +176,8 @@ def integrate(system, y0: np.ndarray, t_eval: np.ndarray, *,
             t_before = solver.t
             message = solver.step()
             stats.nsteps += 1
-            if not solver.t > t_before and _below_resolution(system, t_before, solver.y, t_end):
+            if not solver.t > t_before and solver.status != "failed" \
+                    and _below_resolution(system, t_before, solver.y, t_end):
                 # the time left cannot change the state in floating point: it is the answer
                 while k < t_eval.size:
                     check(float(t_eval[k]), solver.y)

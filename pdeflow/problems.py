@@ -357,6 +357,9 @@ def load_problem(path: str | Path) -> Problem:
             spec = tomllib.load(fh)
     except tomllib.TOMLDecodeError as err:
         raise ValueError(f"cannot read {source}: {err}") from None
+    except UnicodeDecodeError as err:
+        raise ValueError(f"cannot read {source}: not UTF-8 text (byte {err.object[err.start:err.start + 1]!r} "
+                         f"at position {err.start}); a problem file is TOML, which is UTF-8") from None
     _top_level(spec, source)
     model_name = spec.get("model", "ufd")
     if model_name not in MODELS:
@@ -374,6 +377,9 @@ def load_problem(path: str | Path) -> Problem:
         if section in spec and section not in model.densities:
             raise ValueError(f"[{section}] does not apply to model {model_name!r} in {source}; "
                              f"its sections are {[s for s in SECTIONS if s not in ('weight', 'initial') or s in model.densities]}")
+    outside = [t for t in plot_times if not 0.0 <= t <= t_eval[-1]]
+    if outside:
+        raise ValueError(f"[time] plot_times {outside} lie outside [0, t_end = {t_eval[-1]:g}] in {source}")
     return Problem(name=name, model=model_name, domain=domain,
                    weight=_density(domain, spec, "weight", source) if "weight" in model.densities else None,
                    rho0=_density(domain, spec, "initial", source),

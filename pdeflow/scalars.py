@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 
-def as_count(value: Any, name: str, minimum: int = 0) -> int:
+def as_count(value: Any, name: str, minimum: int = 0, maximum: int | None = None) -> int:
     """``value`` as an ``int`` count of at least ``minimum``, or a one-line ``ValueError`` naming ``name``.
 
     Integers (Python or numpy) and integral floats such as ``1024.0`` are counts; a
@@ -37,7 +37,25 @@ def as_count(value: Any, name: str, minimum: int = 0) -> int:
         raise ValueError(f"{name} must be an integer, got {value!r}")
     if count < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {count}")
+    if maximum is not None and count > maximum:
+        raise ValueError(f"{name} = {count} is more than {maximum}: its arrays would not fit in memory")
     return count
+
+
+def as_rng(rng: Any, name: str = "rng") -> np.random.Generator:
+    """A numpy ``Generator`` from ``rng``: ``None``, a non-negative integer seed, a ``Generator``
+    or a ``SeedSequence``; anything else (strings, floats, bools, negative seeds) is a one-line
+    ``ValueError`` naming ``name``."""
+    if rng is None or isinstance(rng, (np.random.Generator, np.random.SeedSequence)):
+        return np.random.default_rng(rng)
+    if isinstance(rng, np.ndarray) and rng.ndim == 0:
+        rng = rng.item()
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, (bool, np.bool_)):
+        if rng < 0:
+            raise ValueError(f"{name} must be a seed >= 0, got {rng}")
+        return np.random.default_rng(int(rng))
+    raise ValueError(f"{name} must be None, a non-negative integer seed or a numpy Generator, "
+                     f"got {type(rng).__name__} {rng!r:.60}")
 
 
 def as_real(value: Any, name: str) -> float:

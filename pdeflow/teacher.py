@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .domains import Domain
-from .scalars import as_count, as_real
+from .domains import MAX_CELLS, Domain, check_domain
+from .scalars import as_count, as_real, as_rng
 
 CIRCLE_ATOMS = (np.array([0.0, 0.4 * np.pi]), np.array([2 / 3, 1 / 3]))
 TORUS_ATOMS = (np.array([[-1.0, 0.0], [1.0, 1.0]]), np.array([0.5, 0.5]))
@@ -84,6 +84,7 @@ def teacher_density(domain: Domain, gamma: float, *, cell_average: bool = True) 
     ndarray, shape ``domain.shape``
         The density; its integral over the domain is 1.
     """
+    domain = check_domain(domain)
     gamma = check_gamma(gamma)
     centres, weights = _atoms(domain)
     scale = _axis_scale(domain)
@@ -128,9 +129,10 @@ def sample_teacher(domain: Domain, gamma: float, size: int,
     ndarray, shape (size,) on the circle (angles in [0, 2π)) or (size, 2) on the torus
         The samples, inside the domain.
     """
+    domain = check_domain(domain)
     gamma = check_gamma(gamma, allow_inf=True)
-    size = as_count(size, "size")
-    rng = np.random.default_rng(rng)
+    size = as_count(size, "size", maximum=MAX_CELLS)
+    rng = as_rng(rng)
     centres, weights = _atoms(domain)
     scale = _axis_scale(domain)
     if modes == "iid":

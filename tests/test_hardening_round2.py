@@ -183,3 +183,30 @@ def test_times_are_numbers(t_eval):
     with pytest.raises(ValueError, match="t_eval must be an array of numbers") as err:
         pf.solve_ufd(D, W, t_eval=t_eval)
     _one_line(err)
+
+
+def test_a_rhs_that_turns_nan_later_still_fails(tmp_path):
+    """The span-below-resolution shortcut must not hide a run that breaks later: a model at
+    rest until t = 0.05 whose rhs is NaN after it fails, outputs so far kept."""
+    class Breaks(pf.GridModel):
+        name, jacobian, default_method = "breaks", "none", "RK45"
+
+        def __init__(self, domain):
+            self.domain = domain
+
+        def rhs(self, t, y):
+            return np.full_like(y, np.nan) if t > 0.05 else np.zeros_like(y)
+
+        def diagnostics(self, rho):
+            return {"mass": self.mass(rho)}
+
+    with pytest.raises(pf.IntegrationError, match="t = ") as err:
+        pf.solve(Breaks(pf.Circle(8)), np.ones(8), np.linspace(0, 1, 21), store=tmp_path / "b.h5")
+    _one_line(err)
+    back = pf.load_trajectory(tmp_path / "b.h5")
+    assert back.status.startswith("failed") and 1 <= back.t.size < 21
+
+
+def test_the_mass_error_names_rho0():
+    with pytest.raises(ValueError, match="^rho0 .* has mass"):
+        pf.solve(_model(), 2 * _uniform(), T3)

@@ -18,10 +18,11 @@ def omega(m=24, seed=4):
 
 def test_an_unstable_run_fails_with_its_outputs_kept(tmp_path, problem):
     path = tmp_path / "run.h5"
-    with pytest.raises(pf.IntegrationError, match="non-finite .* at t = "):
+    # round 2: a step that loses every digit of the positions now fails too (before they overflow)
+    with pytest.raises(pf.IntegrationError, match="(non-finite .*|lose every digit) at t = "):
         run_two_timescale(problem, omega(), lam=1e-2, eta=1e6, steps=50, save_every=1, store=path)
     back = pf.load_trajectory(path)
-    assert back.status.startswith("failed: non-finite")
+    assert back.status.startswith(("failed: non-finite", "failed: positions lose every digit"))
     assert back.t.size >= 1 and np.all(np.isfinite(back.u)) and np.all(np.isfinite(back.positions))
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..domains import Domain
+from ..domains import Domain, check_domain
 from ..scalars import as_real
 
 
@@ -69,7 +69,7 @@ def check_weights(weights: Any, n: int, name: str) -> np.ndarray:
 
 def check_grid_density(domain: Domain, density: Any, name: str, *, positive: bool = False) -> np.ndarray:
     """A grid density (array or callable, see :meth:`Domain.evaluate`): finite and ``>= 0`` (``> 0``)."""
-    values = domain.evaluate(density, name)
+    values = check_domain(domain).evaluate(density, name)
     if not np.all(np.isfinite(values)):
         cell = tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
         raise ValueError(f"{name} must be finite; cell {cell} holds {values[cell]!r}")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ..domains import Domain
+from ..domains import Domain, check_domain
 from ..scalars import as_count
 from ..sums import compensated_cumsum
 from ._inputs import check_grid_density, check_points, check_weights
@@ -128,6 +128,7 @@ def grid_points(domain: Domain, density: np.ndarray, refine: int = 1) -> tuple[n
     masses : ndarray, shape (G,)
         Cell masses, density × cell volume.
     """
+    domain = check_domain(domain)
     density = check_grid_density(domain, density, "density")
     k = as_count(refine, "refine", minimum=1)
     if k > 1:
@@ -162,9 +163,20 @@ def energy_distance_sums(x, y, domain: Domain, *, x_weights=None, y_weights=None
     cross, xx, yy : float
         The three expectations; MMD² = 2·cross − xx − yy.
     """
+    domain = check_domain(domain)
     kind, period = _kind(domain)
     x, a = _as_points(domain, x, x_weights, "x")
     y, b = _as_points(domain, y, y_weights, "y")
+    if kind == _EUCLID and domain.ndim > 1:
+        # squares of coordinates beyond ~1e154 overflow: d is homogeneous, so scale by a power
+        # of two (exact) before summing, as the sorted 1-D sums never square
+        top = max(np.abs(x).max(), np.abs(y).max())
+        if top > 2.0**500:
+            scale = 2.0 ** np.frexp(top)[1]
+            xs, ys = x / scale, y / scale
+            return (scale * _weighted_distance_sum(kind, xs, a, ys, b, period, False),
+                    scale * _weighted_distance_sum(kind, xs, a, xs, a, period, True),
+                    scale * _weighted_distance_sum(kind, ys, b, ys, b, period, True))
     if domain.ndim == 1 and kind != _TORUS:
         # each set is split and sorted once for the three sums
         xs, ys = _sorted_split(kind, x, a), _sorted_split(kind, y, b)

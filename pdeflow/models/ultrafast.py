@@ -177,7 +177,7 @@ class UltraFastDiffusion(GridModel):
         at ``rho0`` (densities near the float range overflow)."""
         rho0 = super().check_initial(rho0)
         rho0 = check_density(self.domain, rho0, "rho0")
-        check_same_mass(self.domain, rho0, self.weight)
+        check_same_mass(self.domain, rho0, self.weight, name="rho0 (the initial density)")
         with np.errstate(over="ignore", invalid="ignore"):
             energy = self._energy(rho0)
             rate = self.rhs(0.0, self.to_state(rho0))

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..domains import Domain
-from ..scalars import as_count
+from ..domains import MAX_CELLS, Domain, check_domain
+from ..scalars import as_count, as_rng
 from ..teacher import check_gamma, sample_teacher
 from .features import FeatureMap, feature_map_for
 
@@ -54,10 +54,14 @@ def make_teacher_student(domain: Domain, gamma: float, n_data: int = 4096, n_tea
         ``domain``, ``feature``, inputs ``x`` (N, 2), labels ``y`` (N,), teacher features
         ``teacher`` (M̄,) or (M̄, 2), and ``gamma``.
     """
-    n_data = as_count(n_data, "n_data", minimum=1)
-    n_teacher = as_count(n_teacher, "n_teacher", minimum=1)
+    domain = check_domain(domain)
+    n_data = as_count(n_data, "n_data", minimum=1, maximum=MAX_CELLS)
+    n_teacher = as_count(n_teacher, "n_teacher", minimum=1, maximum=MAX_CELLS)
     gamma = check_gamma(gamma, allow_inf=True)
-    rng = np.random.default_rng(rng)
+    rng = as_rng(rng)
+    if feature is not None and not isinstance(feature, FeatureMap):
+        raise ValueError(f"feature must be a pdeflow FeatureMap (e.g. pf.ReLUCircle()), got "
+                         f"{type(feature).__name__} {feature!r:.40}")
     feature = feature or feature_map_for(domain)
     x = np.ascontiguousarray(rng.standard_normal((n_data, 2)))
     teacher = sample_teacher(domain, gamma, n_teacher, rng, modes=teacher_modes)

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..scalars import as_real
+
 
 @dataclass(frozen=True)
 class Regularizer:
@@ -74,12 +76,19 @@ unbiased = Regularizer("f_u", shift=1.0)
 
 def power(r: float) -> Regularizer:
     """f_r(t) = |t|^r/(r−1), r > 1."""
+    r = as_real(r, "r")
     if not np.isfinite(r) or r <= 1:
         raise ValueError(f"f_r needs r > 1, got {r}")
     return Regularizer("f_r", r=float(r))
 
 
 def regularizer(name: str, r: float = 2.0) -> Regularizer:
+    """The regularisation named ``name``; ``r`` is checked (a real number > 1) whichever it is,
+    so a wrong exponent given with f_b or f_u is refused rather than silently ignored."""
+    r = as_real(r, "r")
+    if not np.isfinite(r) or r <= 1:
+        raise ValueError(f"r (the exponent of f_r) must be a finite number > 1, got {r}"
+                         + ("" if name in ("f_r", "r") else f"; {name} does not use it: leave r at its default"))
     table = {"f_b": biased, "b": biased, "f_u": unbiased, "u": unbiased}
     if name in table:
         return table[name]

@@ -337,6 +337,8 @@ class VarPro:
         tol = as_real(tol, "tol")
         if not 0 < tol < 1:
             raise ValueError(f"tol (relative residual of the projection) must be in (0, 1), got {tol}")
+        if not isinstance(problem, TeacherStudent):
+            raise ValueError(f"problem must come from pf.make_teacher_student, got {type(problem).__name__}")
         self.problem = problem
         self.lam = float(lam)
         self.reg = reg if isinstance(reg, Regularizer) else regularizer(reg, r)
@@ -385,12 +387,16 @@ class VarPro:
 
 
 def _check_particles(problem: TeacherStudent, omega0) -> np.ndarray:
-    if np.ndim(omega0) == 0:
-        raise ValueError(f"omega0 must be an array of M particle positions, got the scalar {omega0!r}")
     try:
-        omega0 = np.array(omega0, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError("omega0 must be an array of numbers (particle positions)") from None
+        array = np.asarray(omega0)
+    except (TypeError, ValueError):   # ragged nested lists
+        raise ValueError("omega0 must be an array of numbers (particle positions), not a ragged list") from None
+    if array.ndim == 0:
+        raise ValueError(f"omega0 must be an array of M particle positions, got the scalar {omega0!r}")
+    if array.dtype.kind not in "iuf":
+        raise ValueError(f"omega0 must be an array of numbers (real particle positions), got "
+                         f"{array.dtype} values")
+    omega0 = array.astype(float)
     dim = problem.feature.dim
     expected = (omega0.shape[0],) if dim == 1 else (omega0.shape[0], dim)
     if omega0.shape != expected or omega0.shape[0] < 1:
@@ -398,7 +404,29 @@ def _check_particles(problem: TeacherStudent, omega0) -> np.ndarray:
                          f"got {omega0.shape}")
     if not np.all(np.isfinite(omega0)):
         raise ValueError("omega0: particle positions must be finite")
+    limit = _lost_digits(problem.domain)
+    if np.abs(omega0).max() > limit:
+        raise ValueError(f"omega0 holds |positions| up to {np.abs(omega0).max():.3g}, beyond {limit:.3g} "
+                         "(2**52 periods): every digit of the position within the domain is lost")
     return problem.domain.wrap(omega0)
+
+
+def _lost_digits(domain) -> float:
+    """Coordinates beyond 2**52 times the domain's longest side carry no digit within it."""
+    return 2.0**52 * max(domain.lengths)
+
+
+def _move(domain, omega: np.ndarray, tau: float, velocity: np.ndarray, k: int) -> np.ndarray:
+    """ω + τ·velocity mapped back into the domain; a step that loses every digit is an error."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        step = tau * velocity
+        moved = omega + step
+    if not np.all(np.isfinite(moved)) or np.abs(step).max() > _lost_digits(domain):
+        what = "non-finite positions" if not np.all(np.isfinite(moved)) else "positions lose every digit"
+        raise IntegrationError(f"{what} at t = {(k + 1) * tau:.6g} (step {k + 1}): particles move by up to "
+                               f"{np.abs(step).max():.3g} in one step (tau = {tau:g}); the run is unstable or "
+                               "tau too large: reduce tau (check eta and lam)", t=(k + 1) * tau)
+    return domain.wrap(moved)
 
 
 def _resume_point(store, model: str, params: dict, problem: TeacherStudent, omega0: np.ndarray):
@@ -507,6 +535,12 @@ def _check_run_args(steps, save_every, tau) -> tuple[int, int, float]:
     tau = as_real(tau, "tau")
     if not np.isfinite(tau) or tau <= 0:
         raise ValueError(f"tau must be > 0, got {tau}")
+    try:
+        horizon = steps * tau
+    except OverflowError:   # an int too large for a float
+        horizon = np.inf
+    if not np.isfinite(horizon):
+        raise ValueError(f"steps·tau = {steps}·{tau:g} overflows: the final time t = steps·tau must be finite")
     return steps, save_every, tau
 
 
@@ -560,6 +594,7 @@ def run_varpro(problem: TeacherStudent, omega0, *, lam: float, reg: str = "f_b",
         Non-finite positions, weights or risk (outputs so far kept, status ``failed: …``).
     """
     varpro = VarPro(problem, lam, reg, tol=tol, r=r)
+    r = as_real(r, "r")
     steps, save_every, tau = _check_run_args(steps, save_every, tau)
     omega0 = _check_particles(problem, omega0)
     params = {"lam": varpro.lam, "reg": varpro.reg.name, "r": float(r), "tau": tau, "steps": steps,
@@ -581,7 +616,7 @@ def run_varpro(problem: TeacherStudent, omega0, *, lam: float, reg: str = "f_b",
             _, velocity, risk = varpro.potential_terms(op, u)
             yield k, VarProState(omega, u, velocity, risk, projection.residual)
             if k < last:
-                omega = problem.domain.wrap(omega + tau * velocity)
+                omega = _move(problem.domain, omega, tau, velocity, k)
 
     def checkpoint():
         before, _ = projection._previous
@@ -642,6 +677,7 @@ def run_two_timescale(problem: TeacherStudent, omega0, *, lam: float, reg: str =
         Non-finite positions, weights or risk (outputs so far kept, status ``failed: …``).
     """
     varpro = VarPro(problem, lam, reg, r=r)
+    r = as_real(r, "r")
     steps, save_every, tau = _check_run_args(steps, save_every, tau)
     omega0 = _check_particles(problem, omega0)
     m = int(omega0.shape[0])
@@ -664,7 +700,7 @@ def run_two_timescale(problem: TeacherStudent, omega0, *, lam: float, reg: str =
             yield k, VarProState(omega, u, velocity, risk, np.nan)
             if k < last:
                 u = u - eta / m * (varpro.reg.df(u) - h)
-                omega = p.domain.wrap(omega + tau * velocity)
+                omega = _move(p.domain, omega, tau, velocity, k)
                 op = varpro.operator_at(omega)
 
     return _run(problem, omega0, steps=steps, save_every=save_every, tau=tau, store=store,
