@@ -29,7 +29,16 @@ def _bench(args) -> int:
     if args.case == "varpro":
         print(format_varpro_report(run_varpro_benchmark(steps=args.steps)))
         return 0
-    report = run_benchmark(n=args.n, repeats=args.repeats, rtol=args.rtol,
+    if args.case == "wasserstein":
+        from .bench import format_wasserstein_report, run_wasserstein_benchmark
+
+        report = run_wasserstein_benchmark(n=512 if args.n is None else args.n,
+                                           repeats=1 if args.repeats is None else args.repeats,
+                                           rtol=args.rtol, out=args.json)
+        print(format_wasserstein_report(report))
+        return 0
+    report = run_benchmark(n=1024 if args.n is None else args.n,
+                           repeats=5 if args.repeats is None else args.repeats, rtol=args.rtol,
                            fresh_reference=args.fresh_reference, out=args.json)
     print(format_report(report))
     return 0
@@ -62,11 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     run.set_defaults(func=_run)
 
     bench = sub.add_parser("bench", help="time the UFD solver against the scipy BDF baseline")
-    bench.add_argument("case", nargs="?", default="ufd", choices=["ufd", "varpro"],
-                       help="ufd: thesis UFD vs solve_ivp BDF; varpro: VarPro step vs dense numpy")
+    bench.add_argument("case", nargs="?", default="ufd", choices=["ufd", "varpro", "wasserstein"],
+                       help="ufd: thesis UFD vs solve_ivp BDF; varpro: VarPro step vs dense numpy; "
+                            "wasserstein: the lambda > 0 flow vs a dense numpy ridge solve per evaluation")
     bench.add_argument("--steps", type=int, default=20, help="VarPro steps timed (varpro case)")
-    bench.add_argument("--n", type=int, default=1024)
-    bench.add_argument("--repeats", type=int, default=5)
+    bench.add_argument("--n", type=int, default=None, help="grid cells (ufd: 1024, wasserstein: 512)")
+    bench.add_argument("--repeats", type=int, default=None,
+                       help="interleaved repeats (ufd: 5; wasserstein: 1, its baseline takes minutes)")
     bench.add_argument("--rtol", type=float, default=1e-6)
     bench.add_argument("--fresh-reference", action="store_true",
                        help="recompute the n = 8192 reference instead of reading data/")
