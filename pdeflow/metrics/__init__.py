@@ -7,6 +7,8 @@ A grid density enters as its cell centres weighted by cell masses
 from .mmd import energy_distance_sums, grid_points, mmd
 from .wasserstein import wasserstein_circle, wasserstein_interval
 from .divergences import chi2, smooth_particles
+from .modes import energy_distance_modes, fourier_coefficients, relu_invisible
 
 __all__ = ["mmd", "grid_points", "energy_distance_sums", "wasserstein_circle",
-           "wasserstein_interval", "chi2", "smooth_particles"]
+           "wasserstein_interval", "chi2", "smooth_particles", "energy_distance_modes",
+           "fourier_coefficients", "relu_invisible"]
