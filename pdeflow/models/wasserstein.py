@@ -60,7 +60,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -175,6 +175,9 @@ class WassersteinFlow(GridModel):
     name = "wasserstein"
     jacobian = "none"
     default_method = "RK23"
+    #: Negative cell averages down to this fraction of the mean density are integration error,
+    #: not a failure (see :meth:`check_state`).
+    negative_floor: ClassVar[float] = 1e-8
 
     def __init__(self, problem: TeacherStudent, params: WassersteinParams, domain: Domain | None = None,
                  *, atoms: FixedAtoms | None = None):
@@ -222,12 +225,18 @@ class WassersteinFlow(GridModel):
         self._u = u
         return RidgeFields(m, u, h, self.reg.f_star(h))
 
+    _SOLVE_ERRORS = (RuntimeError, ValueError, np.linalg.LinAlgError)
+
+    @staticmethod
+    def _failure(t: float, err: Exception) -> IntegrationError:
+        return IntegrationError(f"the ridge projection failed at t = {t:.6g}: {err}", t=t)
+
     def _fields_at(self, t: float, y: np.ndarray) -> RidgeFields:
         self._clock = t
         try:
             return self.fields(y)
-        except (RuntimeError, ValueError, np.linalg.LinAlgError) as err:
-            raise IntegrationError(f"the ridge projection failed at t = {t:.6g}: {err}", t=t) from err
+        except self._SOLVE_ERRORS as err:
+            raise self._failure(t, err) from err
 
     # ---- the ODE system ------------------------------------------------
     def face_mobility(self, y: np.ndarray, psi: np.ndarray) -> np.ndarray:
@@ -272,14 +281,9 @@ class WassersteinFlow(GridModel):
         """
         try:
             risk = self.risk(rho)
-        except (RuntimeError, ValueError, np.linalg.LinAlgError) as err:
-            t = self._clock
-            raise IntegrationError(f"the ridge projection failed at t = {t:.6g}: {err}", t=t) from err
+        except self._SOLVE_ERRORS as err:
+            raise self._failure(self._clock, err) from err
         return {"risk": risk, "mass": self.mass(rho)}
-
-    #: Negative cell averages down to this fraction of the mean density are integration error,
-    #: not a failure (see :meth:`check_state`).
-    negative_floor: float = 1e-8
 
     def check_state(self, t: float, y: np.ndarray) -> None:
         """Refuse non-finite cells and cells below −``negative_floor``·(mean density).
