@@ -275,3 +275,121 @@ def format_cot_report(rep: dict) -> str:
                      f"speed-up {r['speedup_best']:.1f}x (best), {r['speedup_median']:.1f}x (median); "
                      f"risk gap {r['max_rel_risk_gap']:.1e}")
     return "\n".join(lines)
+
+
+# ---- the λ > 0 Wasserstein flow (docs: theory/wasserstein) -------------------------------------------------
+WFLOW_CASE = {"n": 512, "n_data": 4096, "lam": 1e-2, "reg": "f_u", "gamma": GAMMA, "t_end": 10.0,
+              "outputs": 21, "scheme": "vanleer", "seed": 0}
+
+
+class _NumpyWassersteinFlow:
+    """The baseline: plain numpy, the ridge problem formed and solved densely at every right-hand side.
+
+    Same semi-discretisation as :class:`pdeflow.WassersteinFlow` (f_u, van Leer face densities
+    through the numpy twin of the kernel), none of its structure: each evaluation builds the
+    N × n grid feature matrix, forms AᵀA diag(m)/N + λI (O(Nn²)) and solves it by LU (O(n³)).
+    """
+
+    def __init__(self, problem, domain, lam):
+        from .fv import face_graph
+        from .fv.kernels import LIMITERS
+
+        self.x, self.y, self.lam = problem.x, problem.y, lam
+        self.omega = domain.axes[0]
+        self.cell = domain.cell_volume
+        self.graph = face_graph(domain)
+        self.limiter = LIMITERS["vanleer"]
+
+    def ridge(self, rho):
+        x, n = self.x, self.x.shape[0]
+        A = np.maximum(x[:, :1] * np.cos(self.omega) + x[:, 1:] * np.sin(self.omega), 0.0)
+        m = np.maximum(rho, 0.0) * self.cell
+        S = (A.T @ (A * m)) / n + self.lam * np.eye(m.size)
+        u = np.linalg.solve(S, A.T @ self.y / n + self.lam)        # f_u: shift 1
+        resid = self.y - A @ (m * u)
+        h = A.T @ resid / (self.lam * n)
+        risk = resid @ resid / (2 * self.lam * n) + m @ (0.5 * (u - 1.0) ** 2)
+        return h, risk
+
+    def rhs(self, t, rho):
+        from .fv import reference
+
+        h, _ = self.ridge(rho)
+        psi = h + 0.5 * h * h                                       # f_u*
+        g = self.graph
+        face = reference.face_densities(rho, psi, g.left, g.right, g.far_left, g.far_right, self.limiter)
+        return reference.face_flux_divergence(g.trans * face, psi, g.left, g.right)
+
+
+def _wflow_pdeflow(problem, domain, t_eval, rtol):
+    from .models import solve_wasserstein_flow
+
+    traj = solve_wasserstein_flow(problem, lam=WFLOW_CASE["lam"], reg=WFLOW_CASE["reg"], grid=domain,
+                                  t_eval=t_eval, rtol=rtol, scheme=WFLOW_CASE["scheme"])
+    return traj.risk, traj.rho[-1], traj.stats["nfev"], traj.stats["method"]
+
+
+def _wflow_baseline(problem, domain, t_eval, rtol):
+    base = _NumpyWassersteinFlow(problem, domain, WFLOW_CASE["lam"])
+    rho0 = np.full(domain.size, 1.0 / domain.volume)
+    sol = solve_ivp(base.rhs, (0.0, float(t_eval[-1])), rho0, method="RK45", t_eval=t_eval, rtol=rtol,
+                    atol=1e-3 * rtol * float(rho0.mean()))
+    if not sol.success:
+        raise RuntimeError(f"baseline failed: {sol.message}")
+    risk = np.array([base.ridge(sol.y[:, k])[1] for k in range(sol.t.size)])
+    return risk, sol.y[:, -1], sol.nfev, "RK45"
+
+
+def run_wasserstein_benchmark(n: int = 512, repeats: int = 1, rtol: float = 1e-6,
+                              out: Path | None = None) -> dict:
+    """The λ-flow on the circle (n cells, N = 4096, λ = 1e-2, f_u, t ∈ [0, 10]) against the dense numpy baseline.
+
+    Both run ``repeats`` times, interleaved; the report gives the speed-up on the best and median
+    times and the largest difference between the two reduced-risk curves at the 21 outputs.
+    """
+    from .particles import make_teacher_student
+
+    case = {**WFLOW_CASE, "n": int(n)}
+    domain = Circle(case["n"])
+    problem = make_teacher_student(domain, case["gamma"], case["n_data"], case["n_data"], case["seed"])
+    t_eval = np.linspace(0.0, case["t_end"], case["outputs"])
+    small = Circle(32)
+    _wflow_pdeflow(make_teacher_student(small, GAMMA, 64, 64, 0), small, [0.0, 0.01], rtol)  # compile kernels
+    solvers = {"pdeflow (WassersteinFlow, default method)": _wflow_pdeflow,
+               "baseline (numpy: dense ridge solve per evaluation, RK45)": _wflow_baseline}
+    report: dict = {"problem": {**case, "rtol": rtol, "repeats": repeats}}
+    times = {name: [] for name in solvers}
+    risks = {}
+    for _ in range(repeats):
+        for name, run in solvers.items():
+            start = time.perf_counter()
+            risk, final, nfev, method = run(problem, domain, t_eval, rtol)
+            times[name].append(time.perf_counter() - start)
+            risks[name] = risk
+            report.setdefault(name, {}).update({"nfev": int(nfev), "method": method, "final_risk": float(risk[-1])})
+    for name, ts in times.items():
+        report[name].update({"best_s": min(ts), "median_s": float(np.median(ts)), "all_s": ts})
+    ours, base = (report[name] for name in solvers)
+    report["speedup_best"] = base["best_s"] / ours["best_s"]
+    report["speedup_median"] = base["median_s"] / ours["median_s"]
+    curves = list(risks.values())
+    report["max_risk_difference"] = float(np.max(np.abs(curves[0] - curves[1])))
+    report["max_risk_relative_difference"] = float(np.max(np.abs(curves[0] - curves[1]) / np.abs(curves[1])))
+    if out is not None:
+        Path(out).write_text(json.dumps(report, indent=2))
+    return report
+
+
+def format_wasserstein_report(report: dict) -> str:
+    p = report["problem"]
+    lines = [f"lambda-flow, circle n={p['n']}, N={p['n_data']}, lambda={p['lam']:g}, {p['reg']}, {p['scheme']}, "
+             f"t in [0, {p['t_end']:g}], rtol={p['rtol']:g}, {p['repeats']} repeat(s)"]
+    for name, rec in report.items():
+        if isinstance(rec, dict) and "best_s" in rec:
+            lines.append(f"  {name:58s} best {rec['best_s']:8.2f} s  median {rec['median_s']:8.2f} s  "
+                         f"nfev {rec['nfev']}  ({rec['method']})")
+    lines.append(f"  speed-up of pdeflow over the baseline: {report['speedup_best']:.1f}x (best), "
+                 f"{report['speedup_median']:.1f}x (median)")
+    lines.append(f"  largest difference of the reduced-risk curves: {report['max_risk_difference']:.2e} "
+                 f"(relative {report['max_risk_relative_difference']:.2e})")
+    return "\n".join(lines)

@@ -39,20 +39,42 @@ def _run(args) -> int:
     return 0
 
 
+def _bench_ufd(args) -> str:
+    from .bench import format_report, run_benchmark
+
+    return format_report(run_benchmark(n=1024 if args.n is None else args.n,
+                                       repeats=5 if args.repeats is None else args.repeats,
+                                       rtol=args.rtol, fresh_reference=args.fresh_reference,
+                                       out=args.json))
+
+
+def _bench_varpro(args) -> str:
+    from .bench import format_varpro_report, run_varpro_benchmark
+
+    return format_varpro_report(run_varpro_benchmark(steps=args.steps))
+
+
+def _bench_wasserstein(args) -> str:
+    from .bench import format_wasserstein_report, run_wasserstein_benchmark
+
+    return format_wasserstein_report(run_wasserstein_benchmark(
+        n=512 if args.n is None else args.n, repeats=1 if args.repeats is None else args.repeats,
+        rtol=args.rtol, out=args.json))
+
+
+def _bench_cot(args) -> str:
+    from .bench import format_cot_report, run_cot_benchmark
+
+    return format_cot_report(run_cot_benchmark(repeats=3 if args.repeats is None else args.repeats))
+
+
+#: ``pdeflow bench CASE``: each case runs its benchmark and returns the report's text.
+BENCH_CASES = {"ufd": _bench_ufd, "varpro": _bench_varpro, "wasserstein": _bench_wasserstein,
+               "cot": _bench_cot}
+
+
 def _bench(args) -> int:
-    from .bench import format_report, format_varpro_report, run_benchmark, run_varpro_benchmark
-
-    if args.case == "cot":
-        from .bench import format_cot_report, run_cot_benchmark
-
-        print(format_cot_report(run_cot_benchmark(repeats=args.repeats)))
-        return 0
-    if args.case == "varpro":
-        print(format_varpro_report(run_varpro_benchmark(steps=args.steps)))
-        return 0
-    report = run_benchmark(n=args.n, repeats=args.repeats, rtol=args.rtol,
-                           fresh_reference=args.fresh_reference, out=args.json)
-    print(format_report(report))
+    print(BENCH_CASES[args.case](args))
     return 0
 
 
@@ -130,12 +152,14 @@ def main(argv: list[str] | None = None) -> int:
     run.set_defaults(func=_run)
 
     bench = sub.add_parser("bench", help="time the UFD solver against the scipy BDF baseline")
-    bench.add_argument("case", nargs="?", default="ufd", choices=["ufd", "varpro", "cot"],
+    bench.add_argument("case", nargs="?", default="ufd", choices=list(BENCH_CASES),
                        help="ufd: thesis UFD vs solve_ivp BDF; varpro: VarPro step vs dense numpy; "
+                            "wasserstein: the lambda > 0 flow vs a dense numpy ridge solve per evaluation; "
                             "cot: COT P2 grid and ResNet vs numpy + RK45")
     bench.add_argument("--steps", type=_at_least(1), default=20, help="VarPro steps timed (varpro case)")
-    bench.add_argument("--n", type=_at_least(3), default=1024)
-    bench.add_argument("--repeats", type=_at_least(1), default=5)
+    bench.add_argument("--n", type=_at_least(3), default=None, help="grid cells (ufd: 1024, wasserstein: 512)")
+    bench.add_argument("--repeats", type=_at_least(1), default=None,
+                       help="interleaved repeats (ufd: 5; wasserstein: 1, its baseline takes minutes)")
     bench.add_argument("--rtol", type=float, default=1e-6)
     bench.add_argument("--fresh-reference", action="store_true",
                        help="recompute the n = 8192 reference instead of reading data/")

@@ -1,8 +1,9 @@
 """Particles beside grid solutions: the building blocks of the validation scripts (docs: validation).
 
 A finite network trained by VarPro (eq. III.42) from uniform i.i.d. features on the
-circle is compared, at matched times t = kτ, with the UFD (eq. III.35, r = 2, coef = ½)
-solved on a grid, and with the teacher measure μ̄, by the energy-distance MMD (docs: theory/metrics).
+circle or the torus is compared, at matched times t = kτ, with a grid solution — the UFD
+(eq. III.35, r = 2, coef = ½) or the λ > 0 Wasserstein flow (eq. III.31), its exact mean-field
+limit — and with the teacher measure μ̄, by the energy-distance MMD (docs: theory/metrics).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -19,17 +20,28 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .domains import Circle
-from .metrics import grid_points, mmd
-from .models import solve_ufd
+from .domains import Circle, Domain, Torus
+from .io import load_trajectory
+from .metrics import grid_points, mmd, wasserstein_circle
+from .models import solve_ufd, solve_wasserstein_flow
 from .particles import make_teacher_student, run_varpro
 from .teacher import teacher_density
 from .trajectory import Trajectory
 
 
+#: Feature spaces of the experiments, by name: the thesis' circle, and its torus ℝ²/4ℤ² (docs: theory/particles).
+SPACES: dict[str, Callable[[int], Domain]] = {"circle": Circle, "torus": lambda n: Torus((n, n), 4.0)}
+
+
 @dataclass(frozen=True)
-class CircleExperiment:
-    """Parameters of one particles-vs-PDE comparison on the circle (thesis §III.6.1)."""
+class ParticleExperiment:
+    """Parameters of one particles-vs-PDE comparison (thesis §III.6.1; torus: Appendix III.B).
+
+    ``space`` names the feature space (:data:`SPACES`; the grid has ``n_grid`` cells per axis).
+    ``data_seed``: ``None`` draws each seed's own data and teacher from the seed (the thesis'
+    averages over seeds); an integer fixes one problem for every seed, so that all particle
+    runs share the data that a grid solution of the same problem was computed on.
+    """
 
     gamma: float = 100.0
     width: int = 1024           # M
@@ -41,50 +53,92 @@ class CircleExperiment:
     outputs: int = 41           # matched output times in [0, t_end], on the τ lattice
     n_grid: int = 2048
     seeds: int = 6
+    space: str = "circle"
+    data_seed: int | None = None
 
     def output_steps(self) -> np.ndarray:
         steps = int(round(self.t_end / self.tau))
         return np.unique(np.round(np.linspace(0, steps, self.outputs)).astype(int))
 
+    def grid(self) -> Domain:
+        """The grid of the experiment's feature space."""
+        if self.space not in SPACES:
+            raise ValueError(f"unknown space {self.space!r}; choose one of {sorted(SPACES)}")
+        return SPACES[self.space](self.n_grid)
 
-def ufd_reference(exp: CircleExperiment, store: Path | None = None, resume: bool = False) -> Trajectory:
+    def problem(self, rng=None):
+        """The teacher–student problem: from ``data_seed`` if set, else from ``rng``."""
+        source = rng if self.data_seed is None else self.data_seed
+        return make_teacher_student(self.grid(), self.gamma, self.n_data, self.n_data, source)
+
+
+#: The thesis figures' name for it (circle experiments).
+CircleExperiment = ParticleExperiment
+
+
+def uniform_points(domain: Domain, count: int, rng: np.random.Generator) -> np.ndarray:
+    """``count`` i.i.d. uniform points of ``domain``: shape (count,) in 1-D, (count, d) otherwise."""
+    if domain.ndim == 1:
+        return rng.uniform(domain.lower[0], domain.upper[0], count)
+    return rng.uniform(domain.lower, domain.upper, (count, domain.ndim))
+
+
+def ufd_reference(exp: ParticleExperiment, store: Path | None = None, resume: bool = False) -> Trajectory:
     """The grid UFD at the experiment's matched times (weight μ_γ, uniform start).
 
     With ``resume``, the complete run already in ``store`` is read back, not solved again.
     """
-    domain = Circle(exp.n_grid)
+    domain = exp.grid()
     times = exp.output_steps() * exp.tau
     return solve_ufd(domain, teacher_density(domain, exp.gamma), r=2.0, coef=0.5, t_eval=times,
                      rtol=1e-8, store=store, resume=resume)
 
 
-def particle_run(exp: CircleExperiment, seed: int, ufd: Trajectory, *, store: Path | None = None,
-                 progress: bool = False, resume: bool = False) -> dict:
-    """One seed: VarPro from uniform features; MMD to the UFD and to the teacher at the output times.
+def wasserstein_reference(exp: ParticleExperiment, store: Path | None = None, *, rtol: float = 1e-6,
+                          resume: bool = False, progress: bool = False) -> Trajectory:
+    """The λ-flow (eq. III.31) of the experiment's problem (``data_seed``) at its matched times, uniform start.
 
+    rtol = 1e-6 keeps its time error (about 1e-5 in L¹) far below the particles' distances.
+
+    With ``resume``, a complete run already in ``store`` of the same problem, parameters and
+    times is read back instead of recomputed (:func:`pdeflow.solve`).
+    """
+    if exp.data_seed is None:
+        raise ValueError("the flow needs one problem for all particle runs: set data_seed")
+    times = exp.output_steps() * exp.tau
+    return solve_wasserstein_flow(exp.problem(), lam=exp.lam, reg=exp.reg, t_eval=times, rtol=rtol,
+                                  store=store, resume=resume, progress=progress)
+
+
+def particle_run(exp: ParticleExperiment, seed: int, reference: Trajectory, *, store: Path | None = None,
+                 progress: bool = False, resume: bool = False) -> dict:
+    """One seed: VarPro from uniform features; MMD to the grid run and to the teacher at the output times.
+
+    ``reference`` is a grid run at the matched times (the UFD or the λ-flow); the distance to it
+    is returned as ``"mmd_to_<model>"`` (``mmd_to_ufd``, ``mmd_to_wasserstein``).
     "The teacher" is the run's own teacher measure μ̄ = (1/M̄) Σ δ_{ω̄ᵢ} (docs: theory/metrics), the teacher of
     the training problem itself (for f_u its unique minimiser), not μ_γ: against μ_γ every curve
     would flatten near MMD(μ̄, μ_γ) ~ M̄^{-1/2}, a sampling floor unrelated to the training dynamics.
 
     With ``resume``, a run already in ``store`` (complete or interrupted) is continued, not redone.
     """
-    domain = ufd.domain
+    domain = reference.domain
     rng = np.random.default_rng(seed)
-    problem = make_teacher_student(domain, exp.gamma, exp.n_data, exp.n_data, rng)
-    omega0 = rng.uniform(0, 2 * np.pi, exp.width)
+    problem = exp.problem(rng)
+    omega0 = uniform_points(domain, exp.width, rng)
     steps = exp.output_steps()
     gcd = int(np.gcd.reduce(steps[1:])) if steps.size > 1 else 1
     traj = run_varpro(problem, omega0, lam=exp.lam, reg=exp.reg, tau=exp.tau, steps=int(steps[-1]),
                       save_every=gcd, store=store, progress=progress, resume=resume)
     keep = np.searchsorted(np.round(traj.t / exp.tau).astype(int), steps)
-    to_ufd, to_teacher = [], []
+    to_grid, to_teacher = [], []
     for k, idx in enumerate(keep):
         pts = traj.positions[idx]
-        centres, masses = grid_points(domain, ufd.rho[k])
-        to_ufd.append(mmd(pts, centres, domain, y_weights=masses))
+        centres, masses = grid_points(domain, reference.rho[k])
+        to_grid.append(mmd(pts, centres, domain, y_weights=masses))
         to_teacher.append(mmd(pts, problem.teacher, domain))
-    return {"t": traj.t[keep], "mmd_to_ufd": np.array(to_ufd), "mmd_to_teacher": np.array(to_teacher),
-            "risk": traj.risk[keep], "positions": traj.positions[keep]}
+    return {"t": traj.t[keep], f"mmd_to_{reference.model}": np.array(to_grid),
+            "mmd_to_teacher": np.array(to_teacher), "risk": traj.risk[keep], "positions": traj.positions[keep]}
 
 
 @contextmanager
@@ -103,9 +157,9 @@ def _single_threaded_children():
                 os.environ[k] = v
 
 
-def run_many(tasks: list[tuple[CircleExperiment, int, Trajectory, Path | None]], *, jobs: int = 1,
+def run_many(tasks: list[tuple[ParticleExperiment, int, Trajectory, Path | None]], *, jobs: int = 1,
              progress: bool = False, resume: bool = False) -> list[dict]:
-    """:func:`particle_run` for each ``(experiment, seed, ufd, store)``; results in task order.
+    """:func:`particle_run` for each ``(experiment, seed, reference, store)``; results in task order.
 
     ``jobs > 1`` runs them in that many worker processes (fresh interpreters, one thread each).
     """
@@ -126,19 +180,24 @@ def run_many(tasks: list[tuple[CircleExperiment, int, Trajectory, Path | None]],
     return results
 
 
-def run_name(exp: CircleExperiment, seed: int) -> str:
+def run_name(exp: ParticleExperiment, seed: int) -> str:
     """File stem of one particle run of a sweep: what varies between sweeps, and the seed."""
     return f"varpro_{exp.reg}_M{exp.width}_lam{exp.lam:g}_gamma{exp.gamma:g}_seed{seed}"
 
 
-def run_sweep(configs: list[CircleExperiment], ufds: dict[float, Trajectory], *, jobs: int = 1,
-              progress: bool = False, out_dir: Path | None = None, resume: bool = False) -> list[dict]:
-    """Seed-averaged curves (:func:`average_runs`) for each experiment, against the UFD of its γ.
+References = Mapping[float, Trajectory] | Callable[[ParticleExperiment], Trajectory]
 
-    With ``out_dir`` every particle run is kept there as HDF5 (see :func:`run_name`), which
-    is what lets ``resume`` continue an interrupted sweep.
+
+def run_sweep(configs: list[ParticleExperiment], references: References, *, jobs: int = 1,
+              progress: bool = False, out_dir: Path | None = None, resume: bool = False) -> list[dict]:
+    """Seed-averaged curves (:func:`average_runs`) for each experiment, against its grid reference.
+
+    ``references`` maps γ to the UFD of that γ, or is a function of the experiment (the λ-flow
+    depends on λ and f too).  With ``out_dir`` every particle run is kept there as HDF5 (see
+    :func:`run_name`), which is what lets ``resume`` continue an interrupted sweep.
     """
-    tasks = [(exp, seed, ufds[exp.gamma], None if out_dir is None else out_dir / f"{run_name(exp, seed)}.h5")
+    reference_of = references if callable(references) else (lambda exp: references[exp.gamma])
+    tasks = [(exp, seed, reference_of(exp), None if out_dir is None else out_dir / f"{run_name(exp, seed)}.h5")
              for exp in configs for seed in range(exp.seeds)]
     order = sorted(range(len(tasks)), key=lambda k: -tasks[k][0].width)  # widest first: workers end together
     by_task = dict(zip(order, run_many([tasks[k] for k in order], jobs=jobs, progress=progress,
@@ -155,9 +214,11 @@ CURVE_TITLES = ("reduced risk", "MMD to teacher", "MMD to UFD")
 
 
 def average_runs(runs: list[dict]) -> dict:
+    """The mean over runs of every curve (``t`` and ``positions`` excepted)."""
     out = {"t": runs[0]["t"]}
-    for key in CURVES:
-        out[key] = np.mean([r[key] for r in runs], axis=0)
+    for key in runs[0]:
+        if key not in ("t", "positions"):
+            out[key] = np.mean([r[key] for r in runs], axis=0)
     return out
 
 
@@ -207,13 +268,69 @@ def log_rate(t: np.ndarray, values: np.ndarray, window: tuple[float, float]) -> 
     return float(-slope), float(r2)
 
 
+def _w1(x, y, domain: Domain, x_weights=None, y_weights=None) -> float:
+    if domain.kind != "circle":
+        raise ValueError(f"W1 is computed exactly on the circle only, not on a {domain.kind}")
+    return wasserstein_circle(x, y, x_weights=x_weights, y_weights=y_weights, p=1)
+
+
+#: Distances between weighted point sets on a domain, by name: ``f(x, y, domain, x_weights, y_weights)``.
+DISTANCES: dict[str, Callable[..., float]] = {
+    "mmd": lambda x, y, domain, x_weights=None, y_weights=None: mmd(x, y, domain, x_weights=x_weights,
+                                                                     y_weights=y_weights),
+    "w1": _w1,
+}
+
+
+def seed_distances(out_dir: Path, exp: ParticleExperiment, reference: Trajectory,
+                   names: Sequence[str] = ("mmd",)) -> dict[str, np.ndarray]:
+    """Distances (:data:`DISTANCES`) between each seed's stored particle run (:func:`run_name` in
+    ``out_dir``) and a grid run at the grid run's output times; shape (seeds, T) each.
+
+    :func:`run_sweep` returns seed averages; this reads the runs back for what an average of
+    the distance loses (e.g. the root-mean-square over seeds, or W₁).
+    """
+    out: dict[str, list] = {name: [] for name in names}
+    for seed in range(exp.seeds):
+        traj = load_trajectory(out_dir / f"{run_name(exp, seed)}.h5")
+        rows: dict[str, list] = {name: [] for name in names}
+        for k, t in enumerate(reference.t):
+            pts = traj.positions[int(np.argmin(np.abs(traj.t - t)))]
+            centres, masses = grid_points(reference.domain, reference.rho[k])
+            for name in names:
+                rows[name].append(DISTANCES[name](pts, centres, reference.domain, y_weights=masses))
+        for name in names:
+            out[name].append(rows[name])
+    return {name: np.array(v) for name, v in out.items()}
+
+
+def grid_distance(coarse: Trajectory, fine: Trajectory, k: int, names: Sequence[str] = ("mmd",)) -> dict:
+    """Distances between two grid runs of one problem at output k, the coarse grid's cell averages taken
+    as a density on the fine grid (:func:`pdeflow.metrics.grid_points` with ``refine``)."""
+    factor = fine.domain.shape[0] // coarse.domain.shape[0]
+    a = grid_points(coarse.domain, coarse.rho[k], refine=factor)
+    b = grid_points(fine.domain, fine.rho[k])
+    return {name: DISTANCES[name](a[0], b[0], fine.domain, x_weights=a[1], y_weights=b[1]) for name in names}
+
+
+def fit_exponent(widths: Sequence[int], values: Mapping[float, np.ndarray]) -> float:
+    """Slope β of log value = a_t + β log M over widths M, one intercept a_t per time t (least squares).
+
+    ``values[t]`` holds one value per width.
+    """
+    x = np.log(np.asarray(widths, dtype=float))
+    xc = x - x.mean()
+    num = sum(xc @ (np.log(v) - np.log(v).mean()) for v in values.values())
+    return float(num / (len(values) * (xc @ xc)))
+
+
 def write_summary(out_dir: Path, summary: dict) -> Path:
     path = out_dir / "summary.json"
     path.write_text(json.dumps(summary, indent=2, default=float))
     return path
 
 
-def parameters(exp: CircleExperiment) -> dict:
+def parameters(exp: ParticleExperiment) -> dict:
     return asdict(exp)
 
 

@@ -267,3 +267,66 @@ def test_a_failed_projection_names_the_time(tmp_path):
         pf.solve(model, np.full(32, 1 / (2 * np.pi)), [0, 0.1], store=tmp_path / "failed.h5")
     assert info.value.t == 0.0
     assert pf.load_trajectory(tmp_path / "failed.h5").status.startswith("failed: the ridge projection failed")
+
+
+# ---- metrics for comparing grids and particles ------------------------------------------
+def test_energy_distance_splits_over_fourier_modes():
+    """Σ_k (8/π)|σ̂_k|²/(4k² − 1) = MMD² (chordal energy distance), against the direct pair sums."""
+    from pdeflow.metrics import energy_distance_modes, mmd, relu_invisible
+
+    domain = pf.Circle(256)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 2 * np.pi, 300)
+    rho = 1 + 0.5 * np.cos(domain.axes[0]) + 0.3 * np.sin(3 * domain.axes[0])
+    centres, masses = grid_points(domain, rho / domain.integrate(rho))
+    exact = mmd(x, centres, domain, y_weights=masses) ** 2
+    modes = energy_distance_modes(x, centres, y_weights=masses, k_max=4096)
+    assert modes.sum() == pytest.approx(exact, rel=1e-4)
+    # a pure mode-3 difference is all invisible to ReLU features
+    a = 1 + 0.2 * np.cos(3 * domain.axes[0])
+    split = energy_distance_modes(centres, centres, x_weights=a, y_weights=np.ones(256), k_max=128)
+    assert split[relu_invisible(128)].sum() == pytest.approx(split.sum(), rel=1e-12)
+    assert split[2] == pytest.approx(8 / np.pi / 35 * (0.2 / 2) ** 2, rel=1e-10)
+
+
+def test_refined_grid_points_compare_grids_as_densities():
+    """Atoms at cell centres sit Δ/4 (in W₁) from the density they stand for; refined, they do not."""
+    coarse, fine = pf.Circle(16), pf.Circle(256)
+    x, m = grid_points(coarse, np.full(16, 1 / (2 * np.pi)))
+    y, p = grid_points(fine, np.full(256, 1 / (2 * np.pi)))
+    assert wasserstein_circle(x, y, x_weights=m, y_weights=p, p=1) == pytest.approx(2 * np.pi / 16 / 4, rel=0.07)
+    xr, mr = grid_points(coarse, np.full(16, 1 / (2 * np.pi)), refine=16)
+    assert wasserstein_circle(xr, y, x_weights=mr, y_weights=p, p=1) < 1e-12
+    torus = pf.Torus((4, 6), 4.0)
+    rho = bumpy(torus)
+    pts, mass = grid_points(torus, rho, refine=3)
+    assert pts.shape == (4 * 6 * 9, 2) and mass.sum() == pytest.approx(1.0, rel=1e-13)
+    with pytest.raises(ValueError, match="refine"):
+        grid_points(torus, rho, refine=0)
+
+
+@pytest.mark.parametrize("reg", ["f_b", "f_r"])
+def test_the_dissipation_identity_for_the_other_regularisations(reg):
+    """Ψ = f*(h): f_b* = s²/2, f_r* = |s/q|^q (r = 3, q = 3/2); the envelope identity holds for each."""
+    domain = DOMAINS["circle"]
+    problem = problem_on(domain)
+    model = pf.WassersteinFlow(problem, pf.WassersteinParams(1e-2, reg, r=3.0, tol=1e-14), domain)
+    rho = bumpy(domain)
+    direction = model.rhs(0.0, rho.ravel()).reshape(domain.shape)
+    dissipation = model.dissipation(rho)
+    step = 1e-3 * rho.max() / np.abs(direction).max()
+    rate = fourth_order_derivative(lambda s: model.risk(rho + s * direction), step)
+    assert abs(rate + dissipation) <= 1e-8 * dissipation
+
+
+@pytest.mark.parametrize("name", ["interval", "box"])
+def test_closed_domains_keep_their_mass_through_a_run(name):
+    domain = DOMAINS[name]
+    model = pf.WassersteinFlow(problem_on(domain), pf.WassersteinParams(1e-2), domain)
+    traj = pf.solve(model, bumpy(domain), np.linspace(0, 0.5, 6))
+    assert np.abs(traj.mass - 1.0).max() <= 1e-13
+    assert np.all(np.diff(traj.risk) < 0) and traj.rho.min() >= 0.0
+    # no flux through the boundary: the mass near it changes only through the interior faces,
+    # which a closed domain's face graph lists and nothing else does
+    graph = face_graph(domain)
+    assert graph.left.size == sum((n - 1) * domain.size // n for n in domain.shape)

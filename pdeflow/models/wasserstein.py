@@ -60,7 +60,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -166,6 +166,9 @@ class WassersteinFlow(GridModel):
     name = "wasserstein"
     jacobian = "none"
     default_method = "RK23"
+    #: Negative cell averages down to this fraction of the mean density are integration error,
+    #: not a failure (see :meth:`check_state`).
+    negative_floor: ClassVar[float] = 1e-8
 
     def __init__(self, problem: TeacherStudent, params: WassersteinParams, domain: Domain | None = None,
                  *, atoms: FixedAtoms | None = None):
@@ -213,12 +216,18 @@ class WassersteinFlow(GridModel):
         self._u = u
         return RidgeFields(m, u, h, self.reg.f_star(h))
 
+    _SOLVE_ERRORS = (RuntimeError, ValueError, np.linalg.LinAlgError)
+
+    @staticmethod
+    def _failure(t: float, err: Exception) -> IntegrationError:
+        return IntegrationError(f"the ridge projection failed at t = {t:.6g}: {err}", t=t)
+
     def _fields_at(self, t: float, y: np.ndarray) -> RidgeFields:
         self._clock = t
         try:
             return self.fields(y)
-        except (RuntimeError, ValueError, np.linalg.LinAlgError) as err:
-            raise IntegrationError(f"the ridge projection failed at t = {t:.6g}: {err}", t=t) from err
+        except self._SOLVE_ERRORS as err:
+            raise self._failure(t, err) from err
 
     # ---- the ODE system ------------------------------------------------
     def face_mobility(self, y: np.ndarray, psi: np.ndarray) -> np.ndarray:
@@ -263,14 +272,9 @@ class WassersteinFlow(GridModel):
         """
         try:
             risk = self.risk(rho)
-        except (RuntimeError, ValueError, np.linalg.LinAlgError) as err:
-            t = self._clock
-            raise IntegrationError(f"the ridge projection failed at t = {t:.6g}: {err}", t=t) from err
+        except self._SOLVE_ERRORS as err:
+            raise self._failure(self._clock, err) from err
         return {"risk": risk, "mass": self.mass(rho)}
-
-    #: Negative cell averages down to this fraction of the mean density are integration error,
-    #: not a failure (see :meth:`check_state`).
-    negative_floor: float = 1e-8
 
     def check_state(self, t: float, y: np.ndarray) -> None:
         """Refuse non-finite cells and cells below −``negative_floor``·(mean density).
@@ -309,7 +313,7 @@ def check_probability(domain: Domain, rho0, rtol: float = 1e-8) -> np.ndarray:
 def solve_wasserstein_flow(problem: TeacherStudent, *, lam: float, reg: str = "f_u", r: float = 2.0,
                            grid: Domain | None = None, rho0=None, t_eval, method=None, rtol: float = 1e-6,
                            atol: float | None = None, store: str | os.PathLike | None = None,
-                           overwrite: bool = False, progress: bool = False,
+                           overwrite: bool = False, resume: bool = False, progress: bool = False,
                            scheme: str = "vanleer") -> Trajectory:
     """Solve the λ > 0 Wasserstein gradient flow ∂ₜμ + div(μ∇f*(h[μ])) = 0 (docs: theory/wasserstein, eq. III.31).
 
@@ -335,6 +339,9 @@ def solve_wasserstein_flow(problem: TeacherStudent, *, lam: float, reg: str = "f
         HDF5 file written as the run goes.
     overwrite : bool
         Replace an earlier pdeflow trajectory at ``store`` (never another kind of file).
+    resume : bool
+        Read back the complete run in ``store`` if it is this very run (same data, parameters,
+        start and times) instead of solving again (:func:`pdeflow.solve`).
     progress : bool
         Progress bar in simulated time.
     scheme : {"vanleer", "minmod", "upwind"}
@@ -374,4 +381,4 @@ def solve_wasserstein_flow(problem: TeacherStudent, *, lam: float, reg: str = "f
         check_positive_scalar(as_real(atol, "atol"), "atol")
     model = WassersteinFlow(problem, params, domain)
     return solve(model, rho0, t_eval, method=method, rtol=rtol, atol=atol, store=store,
-                 overwrite=overwrite, progress=progress)
+                 overwrite=overwrite, resume=resume, progress=progress)

@@ -113,13 +113,9 @@ class SpectralPreconditioner:
         self.lam, self.threshold, self.refresh_after = float(lam), float(threshold), int(refresh_after)
         self.ready = False
         floor = threshold * lam / min(total_mass, max_density * total_mass / n)
-        top = float(sl.eigh(gram, eigvals_only=True, subset_by_index=[n - 1, n - 1])[0]) if n > 1 else 0.0
-        if top <= floor:
-            self.values, self.vectors = np.empty(0), np.empty((n, 0))
-        else:
-            values, vectors = sl.eigh(gram, subset_by_value=(floor, np.inf), driver="evr")
-            order = np.argsort(values)[::-1]
-            self.values, self.vectors = values[order], np.ascontiguousarray(vectors[:, order])
+        values, vectors = sl.eigh(gram, subset_by_value=(floor, np.inf), driver="evr")
+        order = np.argsort(values)[::-1]
+        self.values, self.vectors = values[order], np.ascontiguousarray(vectors[:, order])
         self.rank = 0
         self._w = np.empty((n, 0))
         self._core = np.empty((0, 0))
