@@ -596,6 +596,12 @@ def load_trajectory(path: str | os.PathLike) -> Trajectory:
     with f:
         series, n = _layout(f, name)
         t = f["t"][:n]
+        if (n > 1 and str(f.attrs.get("status", "")) == "running"
+                and not (np.isfinite(t[-1]) and t[-1] > t[-2])):
+            # a run in progress is writing /t's newest entry (resized, not yet assigned):
+            # that output is not saved yet
+            n -= 1
+            t = t[:n]
         _check_finite("t", t, name)
         if np.any(np.diff(t) <= 0):
             k = int(np.argmax(np.diff(t) <= 0)) + 1

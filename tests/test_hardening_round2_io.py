@@ -337,3 +337,24 @@ def test_checkpoints_keep_the_last_two(tmp_path):
     assert read_checkpoint(tmp_path / "w.h5", step=1) == {}
     with h5py.File(tmp_path / "w.h5") as f:
         assert sorted(f["checkpoints"]) == ["2", "3"] and json.loads(f.attrs["series"]) == []
+
+
+def test_a_running_file_read_while_t_is_being_written(tmp_path):
+    """/t resized but its newest entry not yet assigned: a reader of a running file skips that
+    output rather than calling the file damaged; a finished file with the same defect is refused."""
+    path = tmp_path / "run.h5"
+    writer = TrajectoryWriter(path, model="ufd", domain=pf.Circle(8), params={})
+    for k in range(3):
+        writer.append(float(k + 1), {"rho": np.full(8, 1 / (2 * np.pi)), "mass": 1.0})
+    for name in ("rho", "mass", "t"):   # the writer's next output, caught half-way
+        ds = writer._file[name]
+        ds.resize((4,) + ds.shape[1:])
+    writer._file.flush()
+    # another process reads it (this one holds the file with HDF5's lock)
+    read = subprocess.run([sys.executable, "-c", "import sys; from pdeflow.io import load_trajectory; "
+                           "print(load_trajectory(sys.argv[1]).t.tolist())", str(path)],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
+    assert read.stdout.strip() == "[1.0, 2.0, 3.0]", read.stderr
+    writer.close("complete", {})
+    with pytest.raises(ValueError, match="not strictly increasing"):
+        load_trajectory(path)
