@@ -20,6 +20,24 @@ import numba as nb
 import numpy as np
 
 
+@nb.njit(cache=True, inline="always")
+def _scalar_adjoint(xs, y, dfx, S, N):
+    """The exact discrete adjoint of S Euler layers in one dimension (docs: theory/cot §4.1).
+
+    p_S = x_S − y, p_k = p_{k+1} + (∂F_k/∂x) p_{k+1}/S with ``dfx[k, n]`` = ∂F_k/∂x at datum n;
+    returns ``ps`` (S + 1, N) and Σₙ p_{S,n}² (twice N times the risk).
+    """
+    ps = np.empty((S + 1, N))
+    risk = 0.0
+    for n in range(N):
+        ps[S, n] = xs[S, n] - y[n]
+        risk += ps[S, n] ** 2
+    for k in range(S - 1, -1, -1):
+        for n in range(N):
+            ps[k, n] = ps[k + 1, n] + dfx[k, n] * ps[k + 1, n] / S
+    return ps, risk
+
+
 @nb.njit(cache=True)
 def circle_translation_depth(theta, weights, x0, y, params, want_velocity, potential, velocity):
     """ψ(θ, x) = A(e^{κ(cos(x − θ) − 1)} − e^{−κ}I₀(κ)), d = p = 1; params = (A, κ, e^{−κ}I₀(κ)).
@@ -57,14 +75,7 @@ def circle_translation_depth(theta, weights, x0, y, params, want_velocity, poten
                 D -= wc * sz * e
             xs[k + 1, n] = xk + A * F / S
             dfx[k, n] = A * kappa * D
-    ps = np.empty((S + 1, N))
-    risk = 0.0
-    for n in range(N):
-        ps[S, n] = xs[S, n] - y[n]
-        risk += ps[S, n] ** 2
-    for k in range(S - 1, -1, -1):
-        for n in range(N):
-            ps[k, n] = ps[k + 1, n] + dfx[k, n] * ps[k + 1, n] / S
+    ps, risk = _scalar_adjoint(xs, y, dfx, S, N)
     for k in range(S):
         psum = 0.0
         for n in range(N):
@@ -123,14 +134,7 @@ def tanh_shl_depth(theta, weights, x0, y, params, want_velocity, potential, velo
                 D += wu * (1.0 - t * t)
             xs[k + 1, n] = xk + A * F / S
             dfx[k, n] = A * w0 * D
-    ps = np.empty((S + 1, N))
-    risk = 0.0
-    for n in range(N):
-        ps[S, n] = xs[S, n] - y[n]
-        risk += ps[S, n] ** 2
-    for k in range(S - 1, -1, -1):
-        for n in range(N):
-            ps[k, n] = ps[k + 1, n] + dfx[k, n] * ps[k + 1, n] / S
+    ps, risk = _scalar_adjoint(xs, y, dfx, S, N)
     a = np.empty(C)
     da = np.empty(C)
     for k in range(S):
@@ -178,14 +182,7 @@ def linear_trig_depth(theta, weights, x0, y, params, want_velocity, potential, v
             sx = np.sin(xs[k, n])
             xs[k + 1, n] = xs[k, n] + A * (mean[k, 0] * cx + mean[k, 1] * sx) / S
             dfx[k, n] = A * (-mean[k, 0] * sx + mean[k, 1] * cx)
-    ps = np.empty((S + 1, N))
-    risk = 0.0
-    for n in range(N):
-        ps[S, n] = xs[S, n] - y[n]
-        risk += ps[S, n] ** 2
-    for k in range(S - 1, -1, -1):
-        for n in range(N):
-            ps[k, n] = ps[k + 1, n] + dfx[k, n] * ps[k + 1, n] / S
+    ps, risk = _scalar_adjoint(xs, y, dfx, S, N)
     for k in range(S):
         row = k if R > 1 else 0
         a0 = 0.0
