@@ -387,7 +387,8 @@ class TrajectoryWriter:
             self.path.unlink(missing_ok=True)
             self._release()
             raise
-        self._t = self._file.create_dataset("t", shape=(0,), maxshape=(None,), dtype="f8", chunks=(256,))
+        self._t = self._file.create_dataset("t", shape=(0,), maxshape=(None,), dtype="f8", chunks=(256,),
+                                            fletcher32=True)
         self._series: dict[str, h5py.Dataset] = {}
         self._last_t = -np.inf
         self._file.flush()
@@ -501,7 +502,10 @@ class TrajectoryWriter:
                 self._file.attrs["series"] = json.dumps([*self._series, name])
                 ds = self._file.create_dataset(name, shape=(0,) + value.shape,
                                                maxshape=(None,) + value.shape, dtype=value.dtype,
-                                               chunks=(1,) + value.shape if value.ndim else (256,))
+                                               chunks=(1,) + value.shape if value.ndim else (256,),
+                                               # HDF5 checksums every chunk and refuses to read a
+                                               # damaged one: a changed byte is never read silently
+                                               fletcher32=True)
                 self._series[name] = ds
             ds.resize((k + 1,) + value.shape)
             ds[k] = value
@@ -595,7 +599,7 @@ def load_trajectory(path: str | os.PathLike) -> Trajectory:
         raise OSError(f"cannot read {name!r}: {str(err).splitlines()[0]}") from None
     with f:
         series, n = _layout(f, name)
-        t = f["t"][:n]
+        t = _read(f["t"], n, name)
         if (n > 1 and str(f.attrs.get("status", "")) == "running"
                 and not (np.isfinite(t[-1]) and t[-1] > t[-2])):
             # a run in progress is writing /t's newest entry (resized, not yet assigned):
@@ -607,7 +611,7 @@ def load_trajectory(path: str | os.PathLike) -> Trajectory:
             k = int(np.argmax(np.diff(t) <= 0)) + 1
             raise ValueError(f"{name!r}: dataset /t is not strictly increasing (output {k}); the file "
                              "is damaged")
-        data = {k: ds[:n] for k, ds in series.items()}
+        data = {k: _read(ds, n, name) for k, ds in series.items()}
         for key in FINITE_SERIES:
             if key in data:
                 _check_finite(key, data[key], name)
@@ -618,6 +622,15 @@ def load_trajectory(path: str | os.PathLike) -> Trajectory:
                           stats=_json_attr(f, "stats", {}, name),
                           status=str(f.attrs.get("status", "")),
                           static={k: v[()] for k, v in static.items() if isinstance(v, h5py.Dataset)})
+
+
+def _read(ds: h5py.Dataset, n: int, path: str) -> np.ndarray:
+    """The first ``n`` outputs of a series; a chunk failing its checksum is a damaged file."""
+    try:
+        return ds[:n]
+    except OSError as err:
+        raise ValueError(f"{path!r}: dataset {ds.name} fails its checksum or cannot be read "
+                         f"({str(err).splitlines()[0]}); the file is damaged") from None
 
 
 def read_checkpoint(path: str | os.PathLike, step: int | None = None) -> dict[str, Any]:

@@ -358,3 +358,21 @@ def test_a_running_file_read_while_t_is_being_written(tmp_path):
     writer.close("complete", {})
     with pytest.raises(ValueError, match="not strictly increasing"):
         load_trajectory(path)
+
+
+def test_a_changed_byte_in_a_saved_output_is_detected(tmp_path):
+    """Every series chunk carries an HDF5 Fletcher-32 checksum: one finite value overwritten on
+    disk (which no range check can see) makes reading fail, naming the dataset."""
+    import struct
+
+    path = tmp_path / "run.h5"
+    d = pf.Circle(16)
+    pf.solve_ufd(d, pf.teacher_density(d, 10.0), r=2, coef=0.5, t_eval=[0, 0.5, 1], store=path)
+    with h5py.File(path, "r") as f:
+        assert f["rho"].fletcher32 and f["t"].fletcher32
+        offset = f["rho"].id.get_chunk_info(1).byte_offset
+    with open(path, "r+b") as fh:
+        fh.seek(offset)
+        fh.write(struct.pack("<d", 123.0))
+    with pytest.raises(ValueError, match=r"dataset /rho fails its checksum.*damaged"):
+        load_trajectory(path)
