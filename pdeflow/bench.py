@@ -63,6 +63,29 @@ def _baseline(domain, weight, t_eval, rtol):
     return model.to_density(sol.y[:, 1]), sol.nfev, sol.njev
 
 
+def _interleaved(solvers: dict, repeats: int, call) -> tuple[dict, dict]:
+    """Time ``call(run)`` for each solver ``repeats`` times, interleaved so that both see the same
+    machine load; returns the times per solver and each solver's last result."""
+    times: dict = {name: [] for name in solvers}
+    last: dict = {}
+    for _ in range(repeats):
+        for name, run in solvers.items():
+            start = time.perf_counter()
+            last[name] = call(run)
+            times[name].append(time.perf_counter() - start)
+    return times, last
+
+
+def _record_speedup(report: dict, times: dict) -> None:
+    """Best, median and all times per solver, and the speed-up of the first over the second."""
+    for name, ts in times.items():
+        report[name].update({"best_s": min(ts), "median_s": float(np.median(ts)), "all_s": ts})
+    ours, base = (report[name] for name in times)
+    report["speedup_best"] = base["best_s"] / ours["best_s"]
+    report["speedup_median"] = base["median_s"] / ours["median_s"]
+
+
+
 def run_benchmark(n: int = 1024, repeats: int = 5, rtol: float = 1e-6,
                   fresh_reference: bool = False, out: Path | None = None) -> dict:
     domain = Circle(n)
@@ -72,22 +95,13 @@ def run_benchmark(n: int = 1024, repeats: int = 5, rtol: float = 1e-6,
     solvers = {"pdeflow (LSODA, banded analytic Jacobian)": _pdeflow,
                "baseline (solve_ivp BDF, jac_sparsity)": _baseline}
     _pdeflow(Circle(64), teacher_density(Circle(64), GAMMA), t_eval, rtol)  # compile / load kernels
-    times = {name: [] for name in solvers}
     report: dict = {"problem": {"n": n, "gamma": GAMMA, "r": R, "coef": COEF, "t_end": T_END,
                                 "rtol": rtol, "repeats": repeats}}
-    for _ in range(repeats):
-        for name, run in solvers.items():
-            start = time.perf_counter()
-            rho, nfev, njev = run(domain, weight, t_eval, rtol)
-            times[name].append(time.perf_counter() - start)
-            report.setdefault(name, {}).update(
-                {"L1_error_t5": float(domain.integrate(np.abs(rho - ref))), "nfev": int(nfev),
-                 "njev": int(njev)})
-    for name, ts in times.items():
-        report[name].update({"best_s": min(ts), "median_s": float(np.median(ts)), "all_s": ts})
-    ours, base = (report[name] for name in solvers)
-    report["speedup_best"] = base["best_s"] / ours["best_s"]
-    report["speedup_median"] = base["median_s"] / ours["median_s"]
+    times, last = _interleaved(solvers, repeats, lambda run: run(domain, weight, t_eval, rtol))
+    for name, (rho, nfev, njev) in last.items():
+        report[name] = {"L1_error_t5": float(domain.integrate(np.abs(rho - ref))), "nfev": int(nfev),
+                        "njev": int(njev)}
+    _record_speedup(report, times)
     if out is not None:
         Path(out).write_text(json.dumps(report, indent=2))
     return report
@@ -358,21 +372,11 @@ def run_wasserstein_benchmark(n: int = 512, repeats: int = 1, rtol: float = 1e-6
     solvers = {"pdeflow (WassersteinFlow, default method)": _wflow_pdeflow,
                "baseline (numpy: dense ridge solve per evaluation, RK45)": _wflow_baseline}
     report: dict = {"problem": {**case, "rtol": rtol, "repeats": repeats}}
-    times = {name: [] for name in solvers}
-    risks = {}
-    for _ in range(repeats):
-        for name, run in solvers.items():
-            start = time.perf_counter()
-            risk, final, nfev, method = run(problem, domain, t_eval, rtol)
-            times[name].append(time.perf_counter() - start)
-            risks[name] = risk
-            report.setdefault(name, {}).update({"nfev": int(nfev), "method": method, "final_risk": float(risk[-1])})
-    for name, ts in times.items():
-        report[name].update({"best_s": min(ts), "median_s": float(np.median(ts)), "all_s": ts})
-    ours, base = (report[name] for name in solvers)
-    report["speedup_best"] = base["best_s"] / ours["best_s"]
-    report["speedup_median"] = base["median_s"] / ours["median_s"]
-    curves = list(risks.values())
+    times, last = _interleaved(solvers, repeats, lambda run: run(problem, domain, t_eval, rtol))
+    for name, (risk, _, nfev, method) in last.items():
+        report[name] = {"nfev": int(nfev), "method": method, "final_risk": float(risk[-1])}
+    _record_speedup(report, times)
+    curves = [risk for risk, *_ in last.values()]
     report["max_risk_difference"] = float(np.max(np.abs(curves[0] - curves[1])))
     report["max_risk_relative_difference"] = float(np.max(np.abs(curves[0] - curves[1]) / np.abs(curves[1])))
     if out is not None:
