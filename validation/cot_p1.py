@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 import pdeflow as pf
-from pdeflow.cot.validate import observed_orders, plot_layers_2d, plot_risks, risk_summary, save
+from pdeflow.cot.validate import observed_orders, risk_summary, risks_beside_layers
 from pdeflow.experiments import check_claim, pairs, write_summary
 
 
@@ -52,7 +52,6 @@ def exact_translate(problem, domain, shift):
 
 def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1,
         resume: bool = False) -> dict:
-    import matplotlib.pyplot as plt
 
     started = time.perf_counter()
     cfg = QUICK if quick else FULL
@@ -97,15 +96,10 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     write_summary(out_dir, summary)
 
     fine = grids[cfg.upwind_grids[-1]]
-    fig = plt.figure(figsize=(14, 7))
-    ax = fig.add_subplot(1, 3, 1)
     curves = {"reduced ODE (exact)": (t, reduced.risk)}
     curves.update({f"grid upwind n = {n}": (t, grids[n].risk) for n in cfg.upwind_grids})
-    plot_risks(ax, curves, f"P1 risk, S = {cfg.S}")
-    axes = np.array([[fig.add_subplot(3, 6, 6 * r + 3 + c) for c in range(4)] for r in range(3)])
-    plot_layers_2d(fig, axes, fine, [0, cfg.t_end / 4, cfg.t_end / 2, cfg.t_end], [0, cfg.S // 2, cfg.S - 1])
-    fig.suptitle("P1: layers are translated rigidly (rows: layers; columns: times)")
-    save(fig, out_dir / "cot_p1.png")
+    risks_beside_layers(curves, f"P1 risk, S = {cfg.S}", fine, [0, cfg.t_end / 4, cfg.t_end / 2, cfg.t_end],
+                        "P1: layers are translated rigidly (rows: layers; columns: times)", out_dir / "cot_p1.png")
 
     for n, rec in upwind.items():
         check_claim(rec["max_rel_diff"] <= 10 * rec["outer_cell_mass"] + 1e-8,

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 import pdeflow as pf
-from pdeflow.cot.validate import plot_layers_2d, plot_risks, risk_summary, save
+from pdeflow.cot.validate import risk_summary, risks_beside_layers
 from pdeflow.experiments import check_claim, pairs, write_summary
 from pdeflow.metrics import grid_points, mmd
 
@@ -36,7 +36,6 @@ QUICK = P2bConfig(S=3, n=20, t_end=4.0, outputs=5, widths=(16, 64), max_gap=0.15
 
 def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1,
         resume: bool = False) -> dict:
-    import matplotlib.pyplot as plt
 
     started = time.perf_counter()
     cfg = QUICK if quick else FULL
@@ -73,15 +72,11 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
                "wall_time_s": time.perf_counter() - started}
     write_summary(out_dir, summary)
 
-    fig = plt.figure(figsize=(14, 7))
-    ax = fig.add_subplot(1, 3, 1)
     curves = {f"grid {cfg.n}²": (t, grid.risk)}
     curves.update({f"particles M = {M} (stratified)": (t, p.risk) for M, p in parts.items()})
-    plot_risks(ax, curves, f"P2b risk, S = {cfg.S}")
-    axes = np.array([[fig.add_subplot(3, 6, 6 * r + 3 + c) for c in range(4)] for r in range(3)])
-    plot_layers_2d(fig, axes, grid, [0, cfg.t_end / 8, cfg.t_end / 2, cfg.t_end], [0, cfg.S // 2, cfg.S - 1])
-    fig.suptitle("P2b: layers on the torus (θ₁ horizontal, θ₂ vertical); rows: layers, columns: times")
-    save(fig, out_dir / "cot_p2b.png")
+    risks_beside_layers(curves, f"P2b risk, S = {cfg.S}", grid, [0, cfg.t_end / 8, cfg.t_end / 2, cfg.t_end],
+                        "P2b: layers on the torus (θ₁ horizontal, θ₂ vertical); rows: layers, columns: times",
+                        out_dir / "cot_p2b.png")
 
     check_claim(gaps[cfg.widths[-1]] < gaps[cfg.widths[0]] and gaps[cfg.widths[-1]] < cfg.max_gap,
                 f"particle risk does not approach the grid's: {gaps}")

@@ -19,7 +19,7 @@ import numpy as np
 
 import pdeflow as pf
 from pdeflow.cot import depth_pass
-from pdeflow.cot.validate import log_slope, plot_layers_2d, plot_risks, risk_summary, save
+from pdeflow.cot.validate import log_slope, risk_summary, risks_beside_layers
 from pdeflow.experiments import check_claim, pairs, write_summary
 
 
@@ -52,7 +52,6 @@ def lambda0(problem, domain, S: int) -> float:
 
 def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1,
         resume: bool = False) -> dict:
-    import matplotlib.pyplot as plt
 
     started = time.perf_counter()
     cfg = QUICK if quick else FULL
@@ -83,15 +82,11 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
                "wall_time_s": time.perf_counter() - started}
     write_summary(out_dir, summary)
 
-    fig = plt.figure(figsize=(14, 7))
-    ax = fig.add_subplot(1, 3, 1)
     curves = {f"grid {cfg.grid[0]}×{cfg.grid[1]}": (t, grid.risk)}
     curves.update({f"particles M = {cfg.M} ({k})": (t, p.risk) for k, p in parts.items()})
-    plot_risks(ax, curves, f"P3 risk, S = {cfg.S}")
-    axes = np.array([[fig.add_subplot(3, 6, 6 * r + 3 + c) for c in range(4)] for r in range(3)])
-    plot_layers_2d(fig, axes, grid, [0, cfg.t_end / 8, cfg.t_end / 2, cfg.t_end], [0, cfg.S // 2, cfg.S - 1])
-    fig.suptitle("P3: layers in (u horizontal, b vertical); rows: layers, columns: times")
-    save(fig, out_dir / "cot_p3.png")
+    risks_beside_layers(curves, f"P3 risk, S = {cfg.S}", grid, [0, cfg.t_end / 8, cfg.t_end / 2, cfg.t_end],
+                        "P3: layers in (u horizontal, b vertical); rows: layers, columns: times",
+                        out_dir / "cot_p3.png")
 
     check_claim(r2 > 0.99 and rate >= summary["min_q_low_window"],
                 f"no linear convergence: rate {rate:.3g} (R² {r2:.4f}) vs min q_low {summary['min_q_low_window']:.3g}")

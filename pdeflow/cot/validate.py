@@ -72,6 +72,20 @@ def plot_layers_2d(fig, axes, traj, times, layers) -> None:
                 ax.set_ylabel(f"layer {layer}", fontsize=9)
 
 
+def risks_beside_layers(curves: dict, risk_title: str, traj, times, suptitle: str, path: Path) -> None:
+    """The figure of a 2-D-Θ validation: risk curves (left third) beside images of the first,
+    middle and last layers (rows) at ``times`` (columns), saved to ``path``."""
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(14, 7))
+    plot_risks(fig.add_subplot(1, 3, 1), curves, risk_title)
+    axes = np.array([[fig.add_subplot(3, 6, 6 * r + 3 + c) for c in range(len(times))] for r in range(3)])
+    S = traj.rho.shape[1]
+    plot_layers_2d(fig, axes, traj, times, [0, S // 2, S - 1])
+    fig.suptitle(suptitle)
+    save(fig, path)
+
+
 def save(fig, path: Path) -> None:
     import matplotlib.pyplot as plt
 
