@@ -149,18 +149,28 @@ TIME_KEYS: Table = {"t_end": (_number(positive=True), False), "outputs": (_integ
                     "plot_times": (_list_of(_number(minimum=0.0)), False)}
 
 
+def _check_solver(problem: Problem, default_method: str) -> None:
+    """The [solver] and [time] sections as :func:`pdeflow.solve` will check them (atol against the
+    initial density is left to it)."""
+    from .checks import check_positive_scalar
+    from .driver import check_rtol
+    from .integrators import check_method, check_times
+
+    check_method(problem.solver.get("method", default_method))
+    check_times(problem.t_eval)
+    if "rtol" in problem.solver:
+        check_rtol(problem.solver["rtol"])
+    if "atol" in problem.solver:
+        check_positive_scalar(problem.solver["atol"], "atol")
+
+
 def _check_ufd(problem: Problem) -> None:
     """Everything :func:`pdeflow.solve_ufd` checks before it works, done before anything is written."""
-    from .checks import check_density, check_positive_scalar, check_same_mass
-    from .integrators import check_method, check_times
-    from .models import UFDParams
+    from .checks import check_density, check_same_mass
+    from .models import UFDParams, UltraFastDiffusion
 
     UFDParams(**problem.parameters)
-    check_method(problem.solver.get("method", "LSODA"))
-    check_times(problem.t_eval)
-    for key in ("rtol", "atol"):
-        if key in problem.solver:
-            check_positive_scalar(problem.solver[key], key)
+    _check_solver(problem, UltraFastDiffusion.default_method)
     weight = check_density(problem.domain, problem.weight, "weight")
     if problem.rho0 is not None:
         check_same_mass(problem.domain, check_density(problem.domain, problem.rho0, "initial density"),
@@ -189,8 +199,6 @@ _FLOW_KEYS = ("lam", "reg", "r", "scheme")
 
 def _check_wasserstein(problem: Problem) -> None:
     """Everything :func:`pdeflow.solve_wasserstein_flow` checks before it works."""
-    from .checks import check_positive_scalar
-    from .integrators import check_method, check_times
     from .models.wasserstein import WassersteinFlow, WassersteinParams, check_probability
 
     p = problem.parameters
@@ -199,11 +207,7 @@ def _check_wasserstein(problem: Problem) -> None:
                                                            and problem.domain.ndim != 2):
         raise ValueError(f"model 'wasserstein' runs on the circle or the 2-D torus (the thesis' features), "
                          f"not on a {problem.domain.ndim}-D {problem.domain.kind}")
-    check_method(problem.solver.get("method", WassersteinFlow.default_method))
-    check_times(problem.t_eval)
-    for key in ("rtol", "atol"):
-        if key in problem.solver:
-            check_positive_scalar(problem.solver[key], key)
+    _check_solver(problem, WassersteinFlow.default_method)
     if problem.rho0 is not None:
         check_probability(problem.domain, problem.rho0)
     _teacher_student(problem)

@@ -44,6 +44,7 @@ def test_a_wasserstein_problem_file_runs_the_flow_of_its_data(tmp_path, capsys):
     (("lam = 0.1", "lam = -0.1"), r"\[parameters\] lam must be > 0"),
     (("reg = \"f_u\"", "reg = \"f_x\""), "unknown regularisation 'f_x'"),
     (("kind = \"circle\"\nn = 64", "kind = \"interval\"\na = 0\nb = 1\nn = 16"), "circle or the 2-D torus"),
+    (("[time]", "[solver]\nrtol = 2.0\n[time]"), r"rtol must lie in \["),
 ])
 def test_bad_wasserstein_problem_files(tmp_path, edit, message):
     (tmp_path / "flow.toml").write_text(FLOW.replace(*edit))
