@@ -68,9 +68,17 @@ def _bench_cot(args) -> str:
     return format_cot_report(run_cot_benchmark(repeats=3 if args.repeats is None else args.repeats))
 
 
+def _bench_ufd2d(args) -> str:
+    from .bench import format_ufd2d_report, run_ufd2d_benchmark
+
+    return format_ufd2d_report(run_ufd2d_benchmark(
+        n=128 if args.n is None else args.n, repeats=1 if args.repeats is None else args.repeats,
+        rtol=args.rtol, large_n=args.large_n, fresh_reference=args.fresh_reference, out=args.json))
+
+
 #: ``pdeflow bench CASE``: each case runs its benchmark and returns the report's text.
-BENCH_CASES = {"ufd": _bench_ufd, "varpro": _bench_varpro, "wasserstein": _bench_wasserstein,
-               "cot": _bench_cot}
+BENCH_CASES = {"ufd": _bench_ufd, "ufd2d": _bench_ufd2d, "varpro": _bench_varpro,
+               "wasserstein": _bench_wasserstein, "cot": _bench_cot}
 
 
 def _bench(args) -> int:
@@ -153,16 +161,20 @@ def main(argv: list[str] | None = None) -> int:
 
     bench = sub.add_parser("bench", help="time the UFD solver against the scipy BDF baseline")
     bench.add_argument("case", nargs="?", default="ufd", choices=list(BENCH_CASES),
-                       help="ufd: thesis UFD vs solve_ivp BDF; varpro: VarPro step vs dense numpy; "
+                       help="ufd: thesis UFD vs solve_ivp BDF; ufd2d: torus UFD, the 2-D default vs BDF; "
+                            "varpro: VarPro step vs dense numpy; "
                             "wasserstein: the lambda > 0 flow vs a dense numpy ridge solve per evaluation; "
                             "cot: COT P2 grid and ResNet vs numpy + RK45")
     bench.add_argument("--steps", type=_at_least(1), default=20, help="VarPro steps timed (varpro case)")
-    bench.add_argument("--n", type=_at_least(3), default=None, help="grid cells (ufd: 1024, wasserstein: 512)")
+    bench.add_argument("--n", type=_at_least(3), default=None,
+                       help="grid cells (ufd: 1024, wasserstein: 512; ufd2d: 128 per axis)")
     bench.add_argument("--repeats", type=_at_least(1), default=None,
-                       help="interleaved repeats (ufd: 5; wasserstein: 1, its baseline takes minutes)")
+                       help="interleaved repeats (ufd: 5; wasserstein, ufd2d: 1, their baselines take minutes)")
+    bench.add_argument("--large-n", type=_at_least(3), default=None,
+                       help="ufd2d: also time the default alone on a LARGE_N x LARGE_N grid (e.g. 256)")
     bench.add_argument("--rtol", type=float, default=1e-6)
     bench.add_argument("--fresh-reference", action="store_true",
-                       help="recompute the n = 8192 reference instead of reading data/")
+                       help="recompute the reference (ufd: n = 8192; ufd2d: rtol = 1e-9) instead of reading data/")
     bench.add_argument("--json", type=Path, default=None, help="also write the report as JSON")
     bench.set_defaults(func=_bench)
 

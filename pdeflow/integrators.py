@@ -25,13 +25,15 @@ from scipy.integrate import BDF, DOP853, LSODA, RK23, RK45, Radau, OdeSolver
 from tqdm.auto import tqdm
 
 from .errors import IntegrationError
+from .integrators_bdf import ReuseBDF
 
 __all__ = ["METHODS", "IntegrationError", "SolverStats", "check_method", "check_times",
            "integrate", "jacobian_options", "register_method"]
 
 #: Integrators by name; any OdeSolver subclass may be registered or passed directly.
 METHODS: dict[str, type[OdeSolver]] = {"LSODA": LSODA, "BDF": BDF, "Radau": Radau,
-                                       "RK45": RK45, "RK23": RK23, "DOP853": DOP853}
+                                       "RK45": RK45, "RK23": RK23, "DOP853": DOP853,
+                                       "ReuseBDF": ReuseBDF}
 
 
 def register_method(name: str, solver: type[OdeSolver]) -> None:

@@ -149,14 +149,15 @@ TIME_KEYS: Table = {"t_end": (_number(positive=True), False), "outputs": (_integ
                     "plot_times": (_list_of(_number(minimum=0.0)), False)}
 
 
-def _check_solver(problem: Problem, default_method: str) -> None:
+def _check_solver(problem: Problem) -> None:
     """The [solver] and [time] sections as :func:`pdeflow.solve` will check them (atol against the
-    initial density is left to it)."""
+    initial density is left to it; without a method the model's default, always valid, is used)."""
     from .checks import check_positive_scalar
     from .driver import check_rtol
     from .integrators import check_method, check_times
 
-    check_method(problem.solver.get("method", default_method))
+    if "method" in problem.solver:
+        check_method(problem.solver["method"])
     check_times(problem.t_eval)
     if "rtol" in problem.solver:
         check_rtol(problem.solver["rtol"])
@@ -167,10 +168,10 @@ def _check_solver(problem: Problem, default_method: str) -> None:
 def _check_ufd(problem: Problem) -> None:
     """Everything :func:`pdeflow.solve_ufd` checks before it works, done before anything is written."""
     from .checks import check_density, check_same_mass
-    from .models import UFDParams, UltraFastDiffusion
+    from .models import UFDParams
 
     UFDParams(**problem.parameters)
-    _check_solver(problem, UltraFastDiffusion.default_method)
+    _check_solver(problem)
     weight = check_density(problem.domain, problem.weight, "weight")
     if problem.rho0 is not None:
         check_same_mass(problem.domain, check_density(problem.domain, problem.rho0, "initial density"),
@@ -199,7 +200,7 @@ _FLOW_KEYS = ("lam", "reg", "r", "scheme")
 
 def _check_wasserstein(problem: Problem) -> None:
     """Everything :func:`pdeflow.solve_wasserstein_flow` checks before it works."""
-    from .models.wasserstein import WassersteinFlow, WassersteinParams, check_probability
+    from .models.wasserstein import WassersteinParams, check_probability
 
     p = problem.parameters
     WassersteinParams(**{k: p[k] for k in _FLOW_KEYS if k in p})
@@ -207,7 +208,7 @@ def _check_wasserstein(problem: Problem) -> None:
                                                            and problem.domain.ndim != 2):
         raise ValueError(f"model 'wasserstein' runs on the circle or the 2-D torus (the thesis' features), "
                          f"not on a {problem.domain.ndim}-D {problem.domain.kind}")
-    _check_solver(problem, WassersteinFlow.default_method)
+    _check_solver(problem)
     if problem.rho0 is not None:
         check_probability(problem.domain, problem.rho0)
     _teacher_student(problem)

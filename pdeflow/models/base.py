@@ -40,7 +40,8 @@ class GridModel(ABC):
     jacobian : {"local", "dense", "none"}
         Which Jacobian the model supplies (see the module docstring).
     default_method : str
-        Integrator used when :func:`pdeflow.solve` is given ``method=None``.
+        Integrator used when :func:`pdeflow.solve` is given ``method=None``; a model may
+        make it a property of its domain (the UFD: LSODA in 1-D, ReuseBDF in 2-D).
     band_hint : int or None
         For a model without a local Jacobian (``jacobian != "local"``): the half-bandwidth
         LSODA is told to assume.  Without ``lband``/``uband`` LSODA allocates a dense
