@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 from .errors import IntegrationError
 from .integrators_bdf import ReuseBDF
 
-__all__ = ["METHODS", "IntegrationError", "SolverStats", "check_method", "check_times",
+__all__ = ["METHODS", "IntegrationError", "ReuseBDF", "SolverStats", "check_method", "check_times",
            "integrate", "jacobian_options", "register_method"]
 
 #: Integrators by name; any OdeSolver subclass may be registered or passed directly.

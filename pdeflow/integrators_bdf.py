@@ -21,8 +21,8 @@
   correction is already small enough ends after one solve (scipy's test needs two);
   Newton stops at 0.1 of the error tolerance (CVODE's choice) rather than scipy's
   ``min(0.03, √rtol)``.  The Jacobian and the factorization are renewed only when Newton
-  converges too slowly to finish within five iterations, which is when a stale ``J`` or
-  ``c₀`` has begun to cost more solves than a factorization would;
+  converges too slowly to finish within five iterations (the factor-2 band alone keeps the
+  rate below 1/3, so in practice this is when ``J`` has gone stale);
 * **no BLAS calls on state-sized vectors** in the step: norms and the combinations of
   the difference array use plain numpy reductions.  On a loaded machine a threaded
   BLAS ``dot`` of 16384 entries waits for its second thread for milliseconds, which
