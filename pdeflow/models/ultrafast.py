@@ -79,9 +79,9 @@ class UltraFastDiffusion(GridModel):
     def default_method(self) -> str:
         """``"LSODA"`` on a line or ring, ``"ReuseBDF"`` in 2-D (docs: theory/driver).
 
-        LSODA's banded Jacobian has bandwidth 2 on a ring; in 2-D the band is 2·n₁ wide and
-        sparse LU with a reused factorization (:class:`pdeflow.integrators_bdf.ReuseBDF`) is
-        15–25× faster than scipy's ``BDF`` on the 128² torus (``pdeflow bench ufd2d``).
+        LSODA's banded Jacobian has bandwidth 2 on a ring; in 2-D the band is 2·n₁ wide, and
+        sparse LU with a reused factorization (:class:`pdeflow.integrators_bdf.ReuseBDF`) ran
+        8–10× faster than scipy's ``BDF`` on the 128² torus (``pdeflow bench ufd2d``).
         """
         return "LSODA" if self.domain.ndim == 1 else "ReuseBDF"
 
