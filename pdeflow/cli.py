@@ -9,6 +9,7 @@ so far kept.  Every error is one line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -49,9 +50,14 @@ def _bench_ufd(args) -> str:
 
 
 def _bench_varpro(args) -> str:
-    from .bench import format_varpro_report, run_varpro_benchmark
+    from .bench_varpro import DOMAINS, format_varpro_report, run_varpro_benchmark
 
-    return format_varpro_report(run_varpro_benchmark(steps=args.steps))
+    domains = list(DOMAINS) if args.domain == "all" else [args.domain]
+    reports = [run_varpro_benchmark(domain, steps=args.steps, repeats=3 if args.repeats is None else args.repeats)
+               for domain in domains]
+    if args.json is not None:
+        args.json.write_text(json.dumps(reports, indent=2))
+    return "\n".join(format_varpro_report(rep) for rep in reports)
 
 
 def _bench_wasserstein(args) -> str:
@@ -153,13 +159,16 @@ def main(argv: list[str] | None = None) -> int:
 
     bench = sub.add_parser("bench", help="time the UFD solver against the scipy BDF baseline")
     bench.add_argument("case", nargs="?", default="ufd", choices=list(BENCH_CASES),
-                       help="ufd: thesis UFD vs solve_ivp BDF; varpro: VarPro step vs dense numpy; "
+                       help="ufd: thesis UFD vs solve_ivp BDF; varpro: VarPro it/s vs dense numpy, "
+                            "and default threads vs one, beside busy cores; "
                             "wasserstein: the lambda > 0 flow vs a dense numpy ridge solve per evaluation; "
                             "cot: COT P2 grid and ResNet vs numpy + RK45")
-    bench.add_argument("--steps", type=_at_least(1), default=20, help="VarPro steps timed (varpro case)")
+    bench.add_argument("--steps", type=_at_least(1), default=30, help="VarPro steps per timed run (varpro case)")
+    bench.add_argument("--domain", choices=["circle", "torus", "all"], default="all",
+                       help="varpro case: the circle (ReLU), the torus (Laplace) or both")
     bench.add_argument("--n", type=_at_least(3), default=None, help="grid cells (ufd: 1024, wasserstein: 512)")
     bench.add_argument("--repeats", type=_at_least(1), default=None,
-                       help="interleaved repeats (ufd: 5; wasserstein: 1, its baseline takes minutes)")
+                       help="interleaved repeats (ufd: 5; varpro: 3; wasserstein: 1, its baseline takes minutes)")
     bench.add_argument("--rtol", type=float, default=1e-6)
     bench.add_argument("--fresh-reference", action="store_true",
                        help="recompute the n = 8192 reference instead of reading data/")

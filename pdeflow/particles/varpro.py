@@ -25,7 +25,7 @@ from ..errors import IntegrationError
 from ..scalars import as_count, as_real
 from ..io import TrajectoryWriter, as_saved, load_trajectory, read_checkpoint
 from ..runs import Run
-from ..threads import large_work, small_work
+from ..threads import small_work
 from ..trajectory import Trajectory
 from .data import TeacherStudent
 from .operators import FeatureOperator
@@ -87,10 +87,6 @@ class Projection:
     _excess: float = field(default=0.0, repr=False)           # iterations spent beyond it since
 
     def _refactor(self, op: FeatureOperator, d: np.ndarray | None = None) -> None:
-        with large_work():   # O(M²N + M³): worth every thread even beside a busy core
-            self._refactor_now(op, d)
-
-    def _refactor_now(self, op: FeatureOperator, d: np.ndarray | None) -> None:
         m = op.shape[1]
         gram = op.gram()
         if d is None:
@@ -112,13 +108,12 @@ class Projection:
     def _refactor_single(self, op: FeatureOperator) -> None:
         """The preconditioner from the single-precision Gram matrix at the current ω (double if that fails)."""
         m = op.shape[1]
-        with large_work():
-            gram = op.approximate.gram()
-            gram /= m
-            gram.flat[:: m + 1] += self.lam
-            factor, info = lapack.spotrf(gram, lower=0, overwrite_a=1, clean=0)
-            if info == 0:
-                inverse, info = lapack.spotri(factor, lower=0, overwrite_c=1)
+        gram = op.approximate.gram()
+        gram /= m
+        gram.flat[:: m + 1] += self.lam
+        factor, info = lapack.spotrf(gram, lower=0, overwrite_a=1, clean=0)
+        if info == 0:
+            inverse, info = lapack.spotri(factor, lower=0, overwrite_c=1)
         if info == 0:
             self._inverse = inverse
             self.factorizations += 1
