@@ -60,10 +60,13 @@ class Projection:
     r = AᵀY/N + λ·shift − Su is always formed with the double A (one fused pass, the first
     one inside the fill of A), and conjugate gradients on the single-precision matrix solve
     for the correction, until the true residual is below ``tol``.  The preconditioner is then
-    refreshed from the single-precision Gram matrix at the current ω whenever the iterations
-    spent beyond those of the first solve after the last refresh add up to ``refresh_cost``
-    (by default what a refresh costs in iterations, measured: M/16 + M²/(12N)); counting
-    iterations rather than seconds keeps a run reproducible.  For atoms that never move (a grid: only the masses change), pass a
+    refreshed from the single-precision Gram matrix at the current ω once the iterations it
+    has cost beyond the first solve after the last refresh reach ``refresh_cost``
+    (:meth:`_count`; by default what a refresh costs in iterations, measured at M = 1024,
+    N = 4096 and scaled: M/16 + M²/(12N)).  Counting iterations rather than seconds keeps a
+    run reproducible.
+
+    For atoms that never move (a grid: only the masses change), pass a
     :class:`~pdeflow.particles.ridge.SpectralPreconditioner` as ``preconditioner``.  For f_r,
     Newton–CG on the convex objective.  ``residual`` is ‖b − Su‖/‖b‖ (quadratic) or the
     relative gradient norm (f_r) of the last solve.
@@ -132,9 +135,10 @@ class Projection:
         """Charge a solve's iterations to the refresh policy.
 
         The first solve after a refresh is the baseline.  A refresh is due once the
-        iterations spent beyond it pay for one, counting both those already spent since the last refresh and those the
-        last solve forecasts for the next ``REFRESH_HORIZON`` steps (a sudden jump, when the
-        particles start moving fast, is answered at once rather than after it has been paid).
+        iterations spent beyond it pay for one: those already spent since the refresh, or
+        those the last solve forecasts for the next :data:`REFRESH_HORIZON` steps, whichever
+        is more (a sudden jump, when the particles start moving fast, is answered at once
+        rather than after it has been paid for).
         """
         if self._baseline is None:
             self._baseline = iterations
