@@ -17,6 +17,8 @@ features are evaluated at the next one.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numba as nb
 import numpy as np
 from scipy.linalg import blas
@@ -65,9 +67,31 @@ class SinglePrecisionOperator(FeatureOperator):
     def normal(self, v):
         return _normal(self.owner.A32, v)
 
+    def upper_gram(self) -> np.ndarray:
+        """AᵀA/N in single precision, upper triangle only (Fortran order, what a Cholesky reads), shape (M, M).
+
+        Two SYRKs on the two halves of the rows, each on one BLAS thread, run side by side on
+        as many threads as numba may use (never more than two): always the same two halves,
+        so the sum does not depend on the thread count.
+        """
+        A32 = self.owner.A32
+        n = A32.shape[0]
+        halves = [A32[: n // 2], A32[n // 2:]]
+
+        def syrk(rows):
+            return blas.ssyrk(1.0 / n, rows.T, trans=0, lower=0)
+
+        if nb.get_num_threads() > 1 and n > 1:
+            with ThreadPoolExecutor(2) as pool:
+                first, second = pool.map(syrk, halves)
+        else:
+            first, second = (syrk(rows) for rows in halves)
+        first += second
+        return first
+
     def gram(self):
-        """AᵀA/N in single precision, shape (M, M) (one SYRK on the stored rows)."""
-        upper = blas.ssyrk(1.0 / self.shape[0], self.owner.A32.T, trans=0, lower=0)
+        """AᵀA/N in single precision, shape (M, M)."""
+        upper = self.upper_gram()
         return upper + np.triu(upper, 1).T
 
     def forward(self, u):

@@ -111,7 +111,7 @@ class Projection:
     def _refactor_single(self, op: FeatureOperator) -> None:
         """The preconditioner from the single-precision Gram matrix at the current ω (double if that fails)."""
         m = op.shape[1]
-        gram = op.approximate.gram()
+        gram = op.approximate.upper_gram()
         gram /= m
         gram.flat[:: m + 1] += self.lam
         factor, info = lapack.spotrf(gram, lower=0, overwrite_a=1, clean=0)
