@@ -8,7 +8,7 @@ Cody–Waite range reduction, built only from +, ×, rounding and a bit cast, wh
 vectorises like any arithmetic (8 doubles per AVX-512 instruction).
 
 Accuracy (tested against numpy): :func:`vexp` within 2 ulp on [−745, 709.78] (0 below, inf
-above, NaN kept); :func:`vsin`/:func:`vcos` within 2 ulp of the correctly rounded result for
+above, NaN kept), :func:`vexp_moderate` likewise on [−708, 708] and undefined outside; :func:`vsin`/:func:`vcos` within 2 ulp of the correctly rounded result for
 |x| ≤ :data:`TRIG_RANGE` — beyond it, the range reduction loses digits, and callers must use
 np.sin/np.cos (:func:`sincos_into` does).
 """
@@ -21,7 +21,8 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-__all__ = ["vexp", "vsin", "vcos", "vsincos", "exp_into", "sincos_into", "TRIG_RANGE"]
+__all__ = ["vexp", "vexp_moderate", "vsin", "vcos", "vsincos", "sincos", "exp_into", "sincos_into", "TRIG_RANGE",
+           "EXP_MODERATE"]
 
 # Cody–Waite splits: the high parts have trailing zero bits, so k·HI is exact for the k in range.
 _LN2_HI = 6.93147180369123816490e-01
@@ -75,6 +76,34 @@ def vexp(u):
     k1 = ki >> 1
     res = p * _int_bits_as_float((k1 + 1023) << 52) * _int_bits_as_float((ki - k1 + 1023) << 52)
     return res if u == u else u          # NaN in, NaN out (min/max may have dropped it)
+
+
+#: |u| up to which :func:`vexp_moderate` is valid (e^{±708} and 2^k stay normal numbers).
+EXP_MODERATE = 708.0
+
+
+@nb.njit(cache=True)
+def vexp_moderate(u):
+    """e^u for |u| ≤ :data:`EXP_MODERATE` (NaN in, NaN out): :func:`vexp` without its clamps and
+    with 2^k in one piece — a fifth fewer operations, for callers whose arguments are bounded by
+    construction (outside the range the result is meaningless)."""
+    k = np.floor(u * _INV_LN2 + 0.5)
+    r = (u - k * _LN2_HI) - k * _LN2_LO
+    p = 1.0 / 6227020800.0
+    p = p * r + 1.0 / 479001600.0
+    p = p * r + 1.0 / 39916800.0
+    p = p * r + 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
+    return p * _int_bits_as_float((np.int64(k) + 1023) << 52)
 
 
 @nb.njit(cache=True)
@@ -137,6 +166,15 @@ def vsin(x):
 def vcos(x):
     """cos x for |x| ≤ :data:`TRIG_RANGE`."""
     return vsincos(x)[1]
+
+
+@nb.njit(cache=True)
+def sincos(x):
+    """(sin x, cos x) for any x: :func:`vsincos` within :data:`TRIG_RANGE`, the C library beyond
+    (a branch: for scalars outside vectorised loops)."""
+    if abs(x) <= TRIG_RANGE:
+        return vsincos(x)
+    return np.sin(x), np.cos(x)
 
 
 @nb.njit(cache=True)

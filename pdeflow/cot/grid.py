@@ -8,7 +8,7 @@ velocity is the discrete gradient of the first variation,
     v_{k,f} = −(Π_{k,right(f)} − Π_{k,left(f)})/h_f,
 
 and the face fluxes are upwind (order 1) or MUSCL–van Leer (order 2)
-(:func:`pdeflow.fv.kernels.advection_fluxes`), zero through closed boundaries.  Because v is a
+(:func:`pdeflow.fv.kernels.tensor_advection_fluxes`), zero through closed boundaries.  Because v is a
 difference of ∂R_h/∂w = Π/S, the discrete risk R_h (the risk of the weighted-atom model)
 decays exactly along the semi-discrete flow (docs: theory/cot §4.2 (c)):
 
@@ -36,7 +36,7 @@ from .problems import COTProblem
 
 __all__ = ["SCHEMES", "COTGridParams", "COTGrid"]
 
-#: Flux schemes by name → reconstruction order of :func:`advection_fluxes`.
+#: Flux schemes by name → reconstruction order of the flux kernels (:mod:`pdeflow.fv.kernels`).
 SCHEMES: dict[str, int] = {"upwind": 1, "vanleer": 2}
 
 

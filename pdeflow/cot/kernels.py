@@ -36,7 +36,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ..vecmath import sincos_into, vexp
+from ..vecmath import sincos, sincos_into, vexp_moderate
 
 #: Floating-point licences of the kernels: sums may be reordered (vectorised reductions) and
 #: a·b + c fused; nothing that assumes finite values, so NaN/inf still reach the checks.
@@ -98,14 +98,13 @@ def circle_translation_depth(theta, weights, wscale, x0, y, params, want_velocit
         w = weights[k]
         for n in range(N):
             xk = xs[k, n]
-            cx = np.cos(xk)
-            sx = np.sin(xk)
+            sx, cx = sincos(xk)
             e = pairs[k, n, 0]
             q = pairs[k, n, 1]
             F = 0.0
             D = 0.0
             for c in range(C):
-                ev = vexp(kappa * (cx * ct[c] + sx * st[c] - 1.0))
+                ev = vexp_moderate(kappa * (cx * ct[c] + sx * st[c] - 1.0))     # |arg| ≤ 2|κ| ≤ 708
                 qv = (sx * ct[c] - cx * st[c]) * ev
                 e[c] = ev
                 q[c] = qv
@@ -166,7 +165,7 @@ def tanh_shl_depth(theta, weights, wscale, x0, y, params, want_velocity, want_ke
     dfx = work[nb_pairs + R * C:nb_pairs + R * C + S * N].reshape((S, N))
     for r in range(R):
         for c in range(C):
-            eb[r, c] = vexp(2.0 * min(max(theta[r, c, 1], -150.0), 150.0))
+            eb[r, c] = vexp_moderate(2.0 * min(max(theta[r, c, 1], -150.0), 150.0))
     for n in range(N):
         xs[0, n] = x0[n]
     for k in range(S):
@@ -316,8 +315,8 @@ def torus_translation_depth(theta, weights, wscale, x0, y, params, want_velocity
         ct1, st1, ct2, st2 = trig[0, row], trig[1, row], trig[2, row], trig[3, row]
         w = weights[k]
         for n in range(N):
-            c1x, s1x = np.cos(xs[k, n, 0]), np.sin(xs[k, n, 0])
-            c2x, s2x = np.cos(xs[k, n, 1]), np.sin(xs[k, n, 1])
+            s1x, c1x = sincos(xs[k, n, 0])
+            s2x, c2x = sincos(xs[k, n, 1])
             st = store[k, n]
             g0 = 0.0
             g1 = 0.0
@@ -329,7 +328,7 @@ def torus_translation_depth(theta, weights, wscale, x0, y, params, want_velocity
                 sz1 = s1x * ct1[c] - c1x * st1[c]
                 cz2 = c2x * ct2[c] + s2x * st2[c]
                 sz2 = s2x * ct2[c] - c2x * st2[c]
-                g = vexp(kappa * (cz1 + cz2 - 2.0))
+                g = vexp_moderate(kappa * (cz1 + cz2 - 2.0))     # |arg| ≤ 4|κ| ≤ 708
                 st[0, c] = g
                 st[1, c] = sz1
                 st[2, c] = sz2

@@ -105,6 +105,15 @@ class ResidualMap(ABC):
         return {"family": self.name, **asdict(self)}
 
 
+def _check_kappa(kappa: float, span: int) -> None:
+    """κ finite with span·|κ| ≤ 708: the exponent κ(Σcos − span) of the fused kernels stays where
+    their exp is exact (:data:`pdeflow.vecmath.EXP_MODERATE`; beyond, e^{−span·κ} underflows anyway)."""
+    from ..vecmath import EXP_MODERATE
+
+    if not (np.isfinite(kappa) and span * abs(kappa) <= EXP_MODERATE):
+        raise ValueError(f"kappa must be finite with |kappa| <= {EXP_MODERATE / span:g}, got {kappa!r}")
+
+
 #: Residual families by name (open: :func:`register_residual` adds one).
 RESIDUALS: dict[str, type[ResidualMap]] = {}
 
@@ -162,6 +171,9 @@ class CircleTranslation(ResidualMap):
     d: int = 1
     p: int = 1
     periodic: tuple[bool, ...] = (True,)
+
+    def __post_init__(self) -> None:
+        _check_kappa(self.kappa, 2)
 
     def evaluate(self, theta, x, want_theta=False):
         z = x[None, :, 0] - theta[:, 0:1]                          # (C, N)
@@ -230,6 +242,9 @@ class TorusTranslation(ResidualMap):
     d: int = 2
     p: int = 2
     periodic: tuple[bool, ...] = (True, True)
+
+    def __post_init__(self) -> None:
+        _check_kappa(self.kappa, 4)
 
     @property
     def rotation(self) -> np.ndarray:
