@@ -15,7 +15,6 @@ Jacobian of a local model; one that takes ``jac`` (BDF, Radau, …) gets the spa
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import time
 from dataclasses import asdict, dataclass
@@ -26,6 +25,7 @@ from scipy.integrate import BDF, DOP853, LSODA, RK23, RK45, Radau, OdeSolver
 from tqdm.auto import tqdm
 
 from .errors import IntegrationError
+from .threads import blas_threads_limited
 
 __all__ = ["METHODS", "IntegrationError", "SolverStats", "blas_threads_limited", "check_method",
            "check_times", "integrate", "jacobian_options", "register_method"]
@@ -113,27 +113,6 @@ def _below_resolution(system, t: float, y: np.ndarray, t_end: float) -> bool:
         if not (np.all(np.isfinite(change)) and np.all(change <= np.finfo(float).eps * np.abs(y))):
             return False
     return True
-
-
-_THREADPOOLS = None
-
-
-def blas_threads_limited(limit: int | None):
-    """Context in which BLAS uses at most ``limit`` threads (``None``: unchanged).
-
-    For systems whose right-hand side does no BLAS work the solver's own vector operations
-    (norms and stage sums over ~10⁴ entries) are all BLAS does; they gain nothing from threads,
-    and on a machine whose cores are busy an OpenBLAS thread waiting for one turns a dot
-    product of microseconds into milliseconds (measured: RK45 on a 10⁴-entry state, 0.78 s
-    with 2 threads against 0.11 s with one).  The thread pools are found once per process.
-    """
-    global _THREADPOOLS
-    if limit is None:
-        return contextlib.nullcontext()
-    if _THREADPOOLS is None:
-        from threadpoolctl import ThreadpoolController
-        _THREADPOOLS = ThreadpoolController()
-    return _THREADPOOLS.limit(limits=int(limit), user_api="blas")
 
 
 def _accepts(solver_cls: type[OdeSolver], name: str) -> bool:

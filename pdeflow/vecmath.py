@@ -22,7 +22,7 @@ from numba import types
 from numba.extending import intrinsic
 
 __all__ = ["vexp", "vexp_moderate", "vsin", "vcos", "vsincos", "sincos", "exp_into", "sincos_into", "TRIG_RANGE",
-           "EXP_MODERATE"]
+           "EXP_MODERATE", "VECTOR_FLAGS"]
 
 # Cody–Waite splits: the high parts have trailing zero bits, so k·HI is exact for the k in range.
 _LN2_HI = 6.93147180369123816490e-01
@@ -32,6 +32,11 @@ _PIO2_1 = 1.57079632673412561417e+00      # first 33 bits of π/2
 _PIO2_2 = 6.07710050630396597660e-11      # next 33 bits
 _PIO2_3 = 2.02226624871116645580e-21      # the rest
 _TWO_OVER_PI = 6.36619772367581382433e-01
+
+#: fastmath flags of kernels that call these functions in loops with sums: FMA contraction, and
+#: reassociation so that a sum over a row may be split across SIMD lanes (round-off changes
+#: only); no flag that assumes finite values or approximates a library call.
+VECTOR_FLAGS = {"reassoc", "contract"}
 
 #: |x| up to which :func:`vsin`/:func:`vcos` are accurate (k·_PIO2_1 exact for |k| < 2²⁰).
 TRIG_RANGE = 1.0e5

@@ -36,11 +36,11 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ..vecmath import sincos, sincos_into, vexp_moderate
+from ..vecmath import VECTOR_FLAGS, sincos, sincos_into, vexp_moderate
 
 #: Floating-point licences of the kernels: sums may be reordered (vectorised reductions) and
 #: a·b + c fused; nothing that assumes finite values, so NaN/inf still reach the checks.
-_FAST = {"reassoc", "contract"}
+_FAST = VECTOR_FLAGS
 
 
 @nb.njit(cache=True, inline="always")

@@ -24,7 +24,7 @@ import numpy as np
 from scipy.linalg import blas
 
 from .operators import DenseFeatures, FeatureOperator, ResidualTerms, _atoms_for
-from .vector_math import VECTOR_FLAGS
+from ..vecmath import VECTOR_FLAGS
 
 
 @nb.njit(cache=True, fastmath=VECTOR_FLAGS)

@@ -1,13 +1,13 @@
 """Fused passes of the Laplace feature φ(ω, x) = (2/s²) exp(−‖[ω − x]‖/s) on the torus (docs: theory/particles).
 
-Two numba kernels replace the fill of A and of the 2 × N × M gradient array:
+One numba kernel, :func:`laplace_torus_pass`, replaces the fill of A and of the 2 × N × M
+gradient array; in one pass over the rows
 
-* :func:`laplace_torus_values` writes A[j, i] = φ(ωᵢ, xⱼ) in double and its single-precision
-  copy in one pass (the exponential vectorised by :func:`~pdeflow.particles.vector_math.exp_neg`);
-* :func:`laplace_torus_residual` reads A once for weights z and labels y and returns
-  r = y − Az/divisor, Aᵀr, Aᵀy and, without any stored gradient, the potential's gradient
-  Σⱼ rⱼ ∂φ/∂ω(ωᵢ, xⱼ) = −Σⱼ rⱼ Aⱼᵢ [ωᵢ − xⱼ]/(s‖[ωᵢ − xⱼ]‖), the difference recomputed from
-  the positions (cheaper than storing and streaming it).
+* it writes A[j, i] = φ(ωᵢ, xⱼ) in double and its single-precision copy (the exponential
+  vectorised: :func:`pdeflow.vecmath.vexp_moderate`);
+* for weights z and labels y it forms r = y − Az/divisor, Aᵀr, Aᵀy and, without any stored
+  gradient, the potential's gradient Σⱼ rⱼ ∂φ/∂ω(ωᵢ, xⱼ) = −Σⱼ rⱼ Aⱼᵢ [ωᵢ − xⱼ]/(s‖[ωᵢ − xⱼ]‖),
+  the difference recomputed from the positions (cheaper than storing and streaming it).
 
 Rows are split into a fixed number of blocks whose partial sums are added in block order,
 so the result does not depend on how many threads ran them.  Numpy twins live in
@@ -19,7 +19,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from .vector_math import VECTOR_FLAGS, exp_neg
+from ..vecmath import EXP_MODERATE, VECTOR_FLAGS, vexp_moderate
 
 #: Rows of A per block of the residual pass (one partial sum per block).
 ROWS_PER_BLOCK = 64
@@ -74,7 +74,8 @@ def laplace_torus_pass(w0, w1, x, period, scale, A, A32, fill, y, z, divisor, re
                 for i in range(m):
                     d0 = _periodic(w0[i] - x0, period, half, inv_p)
                     d1 = _periodic(w1[i] - x1, period, half, inv_p)
-                    a = amp * exp_neg(np.sqrt(d0 * d0 + d1 * d1) * inv_s)
+                    # beyond EXP_MODERATE e^{−t} is below the smallest normal double: clipped there
+                    a = amp * vexp_moderate(-min(np.sqrt(d0 * d0 + d1 * d1) * inv_s, EXP_MODERATE))
                     row[i] = a
                     row32[i] = a
             if not residual:

@@ -25,7 +25,7 @@ from ..errors import IntegrationError
 from ..scalars import as_count, as_real
 from ..io import TrajectoryWriter, as_saved, load_trajectory, read_checkpoint
 from ..runs import Run
-from ..threads import small_work
+from ..threads import blas_threads_limited
 from ..trajectory import Trajectory
 from .data import TeacherStudent
 from .operators import FeatureOperator
@@ -492,7 +492,7 @@ class VarPro:
         ``weights`` (shape (M,)) are the atom masses, 1/M each by default; the velocity has
         the shape of ``omega``.
         """
-        with small_work():
+        with blas_threads_limited(1):
             op, u = self._fields(omega, u_prev, weights)
             _, velocity, risk = self.potential_terms(op, u, weights)
         return VarProState(omega, u, np.reshape(velocity, np.shape(omega)), risk, self.projection.residual)
@@ -624,7 +624,7 @@ def _run(problem, omega0, *, steps, save_every, tau, store, overwrite, progress,
         run.stats.update(steps=steps, resumed_at_step=first)
         k = first - 1   # the last step completed
         try:
-            with small_work():
+            with blas_threads_limited(1):
                 for k, state in stepper.advance(omega, u, first, steps):
                     _check_step(k, tau, state)
                     if (k % save_every == 0 or k == steps) and (k > first or previous is None):
