@@ -164,8 +164,9 @@ def check_reference_times(exp: ParticleExperiment, reference: Trajectory) -> Non
     times = exp.output_times()
     if reference.t.shape != times.shape or not np.allclose(reference.t, times, rtol=0,
                                                             atol=1e-12 * float(times[-1] or 1.0)):
-        raise ValueError(f"reference: the {reference.model or 'grid'} run has {reference.t.size} outputs in "
-                         f"[{reference.t[0]:g}, {reference.t[-1]:g}], not this experiment's {times.size} matched "
+        span = f" in [{reference.t[0]:g}, {reference.t[-1]:g}]" if reference.t.size else ""
+        raise ValueError(f"reference: the {reference.model or 'grid'} run has {reference.t.size} outputs{span}, "
+                         f"not this experiment's {times.size} matched "
                          f"times in [0, {times[-1]:g}] (tau = {exp.tau:g}, t_end = {exp.t_end:g}, outputs = "
                          f"{exp.outputs}): solve the reference for this experiment (GridReferences)")
 

@@ -40,7 +40,11 @@ def test_a_sweep_on_a_local_cluster_equals_a_local_run_bit_for_bit(client, tmp_p
     for d in ("local", "cluster"):
         (tmp_path / d).mkdir()
     local = run_sweep(configs, refs, out_dir=tmp_path / "local")
+    processes = run_sweep(configs, refs, jobs=2)
     cluster = run_sweep(configs, refs, executor=client, out_dir=tmp_path / "cluster")
+    # the workers run with one thread, as the jobs > 1 processes do: the same sums in the same
+    # order (in this process, BLAS threads may split sums of larger runs, by ~1e-10)
+    _assert_same(processes, cluster)
     _assert_same(local, cluster)
     # positions are kept per run, not averaged: compare the stored runs themselves
     for exp in configs:
@@ -143,3 +147,17 @@ def test_scheduler_without_dask_or_with_wrong_arguments_is_one_line(tmp_path, mo
     assert main(["validate", "fig_III_2", "--quick", "--scheduler", "local", "--out", str(tmp_path / "b")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "pip install -e '.[dask]'" in err
+
+
+def test_a_running_scheduler_is_used_by_its_address_and_its_workers_must_be_single_threaded(client):
+    import distributed
+
+    refs = GridReferences("ufd")
+    with dask_client(client.scheduler.address) as remote:
+        assert remote is not client and remote.scheduler.address == client.scheduler.address
+        _assert_same(run_sweep([BASE], refs, executor=client), run_sweep([BASE], refs, executor=remote))
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=":0") as threaded:
+        with pytest.raises(ValueError, match="runs 2 threads; start the workers with --nthreads 1"):
+            with dask_client(threaded.scheduler_address):
+                pass
