@@ -62,7 +62,11 @@ def dask_client(scheduler: str, workers: int = 1) -> Iterator[Any]:
         if workers != 1:
             raise ValueError(f"workers = {workers} applies to scheduler 'local' only: the scheduler at "
                              f"{scheduler} has its own workers")
-        with distributed.Client(scheduler) as client:
+        try:
+            client = distributed.Client(scheduler)
+        except OSError as err:   # refused, timed out, no such host: one line naming the address
+            raise OSError(f"scheduler {scheduler}: {err}") from None
+        with client:
             threads = {addr: n for addr, n in client.nthreads().items() if n != 1}
             if threads:
                 addr, n = next(iter(threads.items()))
