@@ -66,7 +66,7 @@ def _bench_wasserstein(args) -> str:
 def _bench_cot(args) -> str:
     from .bench import format_cot_report, run_cot_benchmark
 
-    return format_cot_report(run_cot_benchmark(repeats=3 if args.repeats is None else args.repeats))
+    return format_cot_report(run_cot_benchmark(repeats=5 if args.repeats is None else args.repeats, out=args.json))
 
 
 #: ``pdeflow bench CASE``: each case runs its benchmark and returns the report's text.
