@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 1, 2, 130
@@ -96,8 +97,16 @@ def _validate(args) -> int:
         raise FileExistsError(f"--out {args.out} already holds {len(earlier)} runs (e.g. {earlier[0].name}): "
                               "add --resume to continue and reuse them, or choose another --out")
     args.kept_in = Path(args.out)
-    summary = module.run(Path(args.out), quick=args.quick, progress=not args.quiet, jobs=args.jobs,
-                         resume=args.resume)
+    if args.scheduler is None:
+        runs_on, jobs = nullcontext(None), args.jobs
+    else:
+        from .cluster import dask_client
+
+        # --jobs sizes a local cluster; the runs then go to its workers, not to processes of ours
+        runs_on, jobs = dask_client(args.scheduler, workers=args.jobs), 1
+    with runs_on as executor:
+        summary = module.run(Path(args.out), quick=args.quick, progress=not args.quiet, jobs=jobs,
+                             resume=args.resume, executor=executor)
     print(f"pdeflow validate {args.name}: claim holds; summary in {Path(args.out) / 'summary.json'}")
     for key, value in summary.items():
         if isinstance(value, float):
@@ -180,12 +189,17 @@ def main(argv: list[str] | None = None) -> int:
     val.add_argument("--quick", action="store_true", help="small sizes, seconds to minutes")
     val.add_argument("--out", default="validation-out", help="directory for HDF5, PNG and summary.json")
     val.add_argument("--quiet", action="store_true", help="no progress bars")
-    val.add_argument("--jobs", type=int, default=1, help="particle runs in this many processes")
+    val.add_argument("--jobs", type=int, default=1,
+                     help="particle runs in this many processes (with --scheduler local: workers)")
+    val.add_argument("--scheduler", default=None, metavar="ADDRESS|local",
+                     help="send the particle runs to a dask.distributed scheduler at ADDRESS, or to a "
+                          "LocalCluster started here ('local'); needs pip install -e '.[dask]'")
     val.add_argument("--resume", action="store_true",
                      help="continue the particle runs already in --out (e.g. after an interruption)")
     val.set_defaults(func=_validate)
 
     args = parser.parse_args(argv)
+    from .errors import MissingExtraError
     from .integrators import IntegrationError
 
     try:
@@ -204,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pdeflow {args.command}: failed: {_one_line(err)}" + (f"; stopped {kept}" if kept else ""),
               file=sys.stderr)
         return EXIT_FAILED
-    except (ValueError, OSError) as err:
+    except (ValueError, OSError, MissingExtraError) as err:
         print(f"pdeflow {args.command}: error: {_one_line(err)}", file=sys.stderr)
         return EXIT_BAD_INPUT
 

@@ -550,6 +550,9 @@ def _resume_point(store, model: str, params: dict, problem: TeacherStudent, omeg
     previous = load_trajectory(store)
     theirs = {k: v for k, v in previous.params.items() if k != "steps"}
     ours = {k: v for k, v in as_saved(params).items() if k != "steps"}
+    if theirs.get("config_key") != ours.get("config_key"):
+        raise ValueError(f"cannot resume {str(store)!r}: it holds the run of another configuration "
+                         f"(config_key {theirs.get('config_key')}, not {ours.get('config_key')})")
     if previous.model != model or theirs != ours:
         raise ValueError(f"cannot resume {str(store)!r}: it holds a {previous.model} run with parameters "
                          f"{theirs}, not {ours}")
@@ -664,7 +667,7 @@ def _check_run_args(steps, save_every, tau) -> tuple[int, int, float]:
 def run_varpro(problem: TeacherStudent, omega0, *, lam: float, reg: str = "f_b", r: float = 2.0,
                tau: float = 2.0**-10, steps: int, save_every: int = 1, tol: float = 1e-10,
                store: str | os.PathLike | None = None, overwrite: bool = False,
-               progress: bool = False, resume: bool = False) -> Trajectory:
+               progress: bool = False, resume: bool = False, key: str | None = None) -> Trajectory:
     """VarPro gradient descent ωᵢ ← ωᵢ + τuᵢ∇h(ωᵢ) (docs: theory/particles, eq. III.42) from ``omega0``.
 
     Parameters
@@ -696,6 +699,10 @@ def run_varpro(problem: TeacherStudent, omega0, *, lam: float, reg: str = "f_b",
         the last output saved there (up to ``steps``) instead of starting over.  The
         projection's warm start is saved with every output, so a resumed run is the
         uninterrupted one bit for bit.
+    key : str, optional
+        The key of the run's whole configuration (e.g. :func:`pdeflow.experiments.run_key`),
+        recorded as the parameter and HDF5 attribute ``config_key``; resuming a file whose
+        ``config_key`` differs is refused.
 
     Returns
     -------
@@ -717,6 +724,10 @@ def run_varpro(problem: TeacherStudent, omega0, *, lam: float, reg: str = "f_b",
     params = {"lam": varpro.lam, "reg": varpro.reg.name, "r": float(r), "tau": tau, "steps": steps,
               "tol": float(tol), "gamma": problem.gamma, "M": int(omega0.shape[0]),
               "N": int(problem.x.shape[0])}
+    if key is not None:
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"key must be a non-empty string, got {key!r:.60}")
+        params["config_key"] = key
     projection = varpro.projection
     restored: dict = {}
 
