@@ -74,6 +74,9 @@ class UltraFastDiffusion(GridModel):
 
     name = "ufd"
     jacobian = "local"
+    #: right-hand side and Jacobian are numba only; scipy's BDF spent half its time at 128² in
+    #: error norms whose threaded BLAS dot waits for a second thread (docs: theory/driver)
+    blas_threads = 1
 
     @property
     def default_method(self) -> str:
