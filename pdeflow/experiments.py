@@ -41,6 +41,8 @@ class ParticleExperiment:
     ``data_seed``: ``None`` draws each seed's own data and teacher from the seed (the thesis'
     averages over seeds); an integer fixes one problem for every seed, so that all particle
     runs share the data that a grid solution of the same problem was computed on.
+    ``teacher_modes`` assigns the teacher atoms to the modes of μ_γ (:func:`pdeflow.sample_teacher`):
+    "stratified" (the thesis code's fixed pattern, no multinomial noise in the mode masses) or "iid".
     """
 
     gamma: float = 100.0
@@ -55,6 +57,7 @@ class ParticleExperiment:
     seeds: int = 6
     space: str = "circle"
     data_seed: int | None = None
+    teacher_modes: str = "stratified"
 
     def output_steps(self) -> np.ndarray:
         steps = int(round(self.t_end / self.tau))
@@ -69,7 +72,8 @@ class ParticleExperiment:
     def problem(self, rng=None):
         """The teacher–student problem: from ``data_seed`` if set, else from ``rng``."""
         source = rng if self.data_seed is None else self.data_seed
-        return make_teacher_student(self.grid(), self.gamma, self.n_data, self.n_data, source)
+        return make_teacher_student(self.grid(), self.gamma, self.n_data, self.n_data, source,
+                                    teacher_modes=self.teacher_modes)
 
 
 #: The thesis figures' name for it (circle experiments).

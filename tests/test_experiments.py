@@ -50,3 +50,16 @@ def test_a_sweep_keeps_its_runs_and_resumes_them(tmp_path):
     assert [pf.load_trajectory(tmp_path / f).stats for f in files] == stats   # read back, not rerun
     for a, b in zip(first, again):
         np.testing.assert_array_equal(a["mmd_to_ufd"], b["mmd_to_ufd"])
+
+
+def test_experiments_draw_the_teacher_modes_stratified_unless_told_otherwise():
+    """The thesis code's teacher: every third atom in the 0.4π mode, not a multinomial draw."""
+    from pdeflow.experiments import ParticleExperiment
+
+    exp = ParticleExperiment(n_data=300, n_grid=64, gamma=float("inf"))
+    atoms = exp.problem(np.random.default_rng(0)).teacher
+    assert np.count_nonzero(np.isclose(atoms, 0.4 * np.pi)) == 100      # exactly a third
+    iid = replace(exp, teacher_modes="iid").problem(np.random.default_rng(0)).teacher
+    assert np.count_nonzero(np.isclose(iid, 0.4 * np.pi)) != 100         # Binomial(300, ⅓): 100 has p ≈ 5%
+    torus = replace(exp, space="torus").problem(np.random.default_rng(0)).teacher
+    assert np.array_equal(torus[::2], np.tile([[-1.0, 0.0]], (150, 1)))  # alternate atoms on the torus
