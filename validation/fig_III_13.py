@@ -9,7 +9,8 @@ order of the leading eigenvalues of K_μ —, and a bias of f_b that vanishes wi
 - f_u, λ ≤ 1e-2: the MMD to the teacher decays at a linear rate on [t_end/40, t_end/5]
   (R² ≥ 0.9, rate > 0), before the finite-M floor;
 - f_u, λ = 1e-1 is slower: its rate on [t_end/4, t_end/2] is below the slowest of those linear
-  rates, and it is still farther from the teacher at t_end/2 than every λ ≤ 1e-2;
+  rates, and it ends farther from the teacher than every λ ≤ 1e-2 (so that slowness is not the
+  finite-M floor the small-λ curves stop at);
 - the bias of f_b shrinks with λ: the gap MMD_f_b − MMD_f_u to the teacher at t_end (the two runs
   share data and start) at λ = 1e-1 is more than four times the gap at every λ ≤ 1e-2.  Between
   1e-2 and 1e-3 the gap is quoted, not claimed: both are near the finite-M floor (N = 4096,
@@ -96,11 +97,10 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     check_claim(fu[1e-1]["late_rate"] < slowest,
                 f"f_u, λ = 0.1 is not slower: its rate on {late} is {fu[1e-1]['late_rate']:.3g}, "
                 f"the slowest linear rate for λ ≤ 1e-2 is {slowest:.3g}")
-    half = len(fu[1e-1]["mmd_to_teacher"]) // 2
-    at_half = {lam: fu[lam]["mmd_to_teacher"][half][1] for lam in LAMBDAS}
-    check_claim(at_half[1e-1] > max(at_half[lam] for lam in small),
-                f"f_u, λ = 0.1 is no farther from the teacher at t = {fu[1e-1]['mmd_to_teacher'][half][0]:g} "
-                f"than λ ≤ 1e-2: {at_half}")
+    final = {lam: fu[lam]["final"]["mmd_to_teacher"] for lam in LAMBDAS}
+    check_claim(final[1e-1] > max(final[lam] for lam in small),
+                f"f_u, λ = 0.1 ends no farther from the teacher than λ ≤ 1e-2 ({final}): "
+                "its late slowness would be the finite-M floor, not a slower decay")
     small_gaps = [gap for lam, gap in gaps.items() if float(lam) <= 1e-2]
     check_claim(gaps["0.1"] > 4 * max(small_gaps),
                 f"the bias of f_b (MMD_f_b − MMD_f_u to the teacher at t_end) does not shrink with λ: {gaps}")
