@@ -6,8 +6,11 @@ UFD — MMD to the UFD on the torus (128² cells), at matched times; summary.jso
 distances at t = 5, 10, 20.
 
 Claims checked:
-- the MMD to the UFD, averaged over the run, decreases with M for both f (more features, a
-  finer discretisation of the diffusion);
+- the MMD to the UFD, averaged over the transient t ≤ t_end/4, decreases with M for both f (more
+  features, a finer discretisation of the diffusion).  Later the torus UFD has converged to μ_γ
+  (its energy is within 10⁻⁸ of the steady value by t = 8) and the particles to their teacher
+  μ̄, M̄ samples of μ_γ: the distance then tends to MMD(μ̄, μ_γ) for every M (quoted as
+  ``teacher_sampling_mmd``, seed 0), so the run average is quoted, not claimed;
 - with f_u the reduced risk and the MMD to the teacher at t_end both decrease with M (the
   thesis: lower values of the unbiased risk, finer approximations of the teacher);
 - f_b is biased: at the largest M its MMD to the teacher at t_end is above that of f_u;
@@ -32,10 +35,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
+
 from pdeflow.experiments import (CURVE_TITLES, check_claim, curves_summary, log_rate, parameters, plot_curves,
                                  run_sweep)
 from pdeflow.experiments_torus import (configure, references, torus_setting, torus_ufd, values_at,
                                        write_figure_summary)
+from pdeflow.metrics import grid_points, mmd
 
 WIDTHS_FULL = (32, 128, 512, 1024)
 WIDTHS_QUICK = (16, 64, 256)
@@ -44,6 +50,14 @@ SEEDS_QUICK = 2
 REGS = ("f_b", "f_u")
 QUOTED = (0.25, 0.5, 1.0)     # quoted times as fractions of t_end: t = 5, 10, 20
 WINDOW = (1 / 40, 1 / 5)      # linear-rate fit, fractions of t_end: past the start, before the floor
+TRANSIENT = 1 / 4             # fraction of t_end: the UFD comparison claimed before both have converged
+
+
+def teacher_sampling_mmd(base, ufd) -> float:
+    """MMD(μ̄, μ_γ) of seed 0's teacher against μ_γ on the grid (the UFD's steady state, its weight)."""
+    teacher = base.problem(np.random.default_rng(0)).teacher
+    centres, masses = grid_points(ufd.domain, ufd.static["weight"])
+    return mmd(teacher, centres, ufd.domain, y_weights=masses)
 
 
 def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1,
@@ -72,6 +86,7 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
         entry["tau"] = exp.tau
         entry["at"] = {key: values_at(mean, key, quoted) for key in ("mmd_to_teacher", "mmd_to_ufd")}
         entry["rate"], entry["r2"] = log_rate(mean["t"], mean["mmd_to_teacher"], window)
+        entry["transient_mmd_to_ufd"] = float(np.mean(mean["mmd_to_ufd"][mean["t"] <= TRANSIENT * base.t_end]))
         by_width.setdefault(str(exp.width), {})[exp.reg] = entry
         plot_curves(axes[REGS.index(exp.reg)], mean, label=f"M = {exp.width}")
     for row, reg in enumerate(REGS):
@@ -87,6 +102,7 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     plt.close(fig)
     summary = {"experiment": "fig_III_11_12", "quick": quick, "jobs": jobs, "parameters": parameters(base),
                "lam": lam, "widths": list(widths), "quoted_times": quoted, "fit_window": list(window),
+               "transient_end": TRANSIENT * base.t_end, "teacher_sampling_mmd": teacher_sampling_mmd(base, ufd),
                "by_width": by_width, "wall_time_s": time.perf_counter() - started}
     write_figure_summary(out_dir, summary)
 
@@ -94,9 +110,10 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
         return [by_width[str(w)][reg][key][-1][1] for w in widths]
 
     for reg in REGS:
-        means_ufd = [by_width[str(w)][reg]["mean_mmd_to_ufd"] for w in widths]
+        means_ufd = [by_width[str(w)][reg]["transient_mmd_to_ufd"] for w in widths]
         check_claim(all(a > b for a, b in zip(means_ufd, means_ufd[1:])),
-                    f"{reg}: the run-averaged MMD to the UFD does not decrease with M: {means_ufd}")
+                    f"{reg}: the MMD to the UFD averaged over t <= {TRANSIENT * base.t_end:g} does not "
+                    f"decrease with M: {means_ufd}")
     for key in ("risk", "mmd_to_teacher"):
         values = final("f_u", key)
         check_claim(all(a > b for a, b in zip(values, values[1:])),
