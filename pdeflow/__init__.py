@@ -19,7 +19,15 @@ Public API (equation numbers are the thesis'; the pages under docs/ explain them
 
 __version__ = "0.1.0"
 
-from .domains import Box, Circle, Domain, Interval, Torus
+import os as _os
+
+# numba's parallel kernels run on OpenMP: its waiting threads sleep instead of spinning.
+# Spinning saves microseconds per parallel region on an idle machine and costs whole time
+# slices beside other work (pdeflow.threads).  Set before numba starts its threads; a
+# setting of the user's own wins.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from .domains import Box, Circle, Domain, Interval, Torus  # noqa: E402
 from .errors import IntegrationError
 from .driver import solve
 from .io import load_trajectory

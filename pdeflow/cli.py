@@ -9,7 +9,9 @@ so far kept.  Every error is one line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 1, 2, 130
@@ -49,9 +51,14 @@ def _bench_ufd(args) -> str:
 
 
 def _bench_varpro(args) -> str:
-    from .bench import format_varpro_report, run_varpro_benchmark
+    from .bench_varpro import DOMAINS, format_varpro_report, run_varpro_benchmark
 
-    return format_varpro_report(run_varpro_benchmark(steps=args.steps))
+    domains = list(DOMAINS) if args.domain == "all" else [args.domain]
+    reports = [run_varpro_benchmark(domain, steps=args.steps, repeats=3 if args.repeats is None else args.repeats)
+               for domain in domains]
+    if args.json is not None:
+        args.json.write_text(json.dumps(reports, indent=2))
+    return "\n".join(format_varpro_report(rep) for rep in reports)
 
 
 def _bench_wasserstein(args) -> str:
@@ -65,7 +72,7 @@ def _bench_wasserstein(args) -> str:
 def _bench_cot(args) -> str:
     from .bench import format_cot_report, run_cot_benchmark
 
-    return format_cot_report(run_cot_benchmark(repeats=3 if args.repeats is None else args.repeats))
+    return format_cot_report(run_cot_benchmark(repeats=5 if args.repeats is None else args.repeats, out=args.json))
 
 
 #: ``pdeflow bench CASE``: each case runs its benchmark and returns the report's text.
@@ -90,8 +97,16 @@ def _validate(args) -> int:
         raise FileExistsError(f"--out {args.out} already holds {len(earlier)} runs (e.g. {earlier[0].name}): "
                               "add --resume to continue and reuse them, or choose another --out")
     args.kept_in = Path(args.out)
-    summary = module.run(Path(args.out), quick=args.quick, progress=not args.quiet, jobs=args.jobs,
-                         resume=args.resume)
+    if args.scheduler is None:
+        runs_on, jobs = nullcontext(None), args.jobs
+    else:
+        from .cluster import dask_client
+
+        # --jobs sizes a local cluster; the runs then go to its workers, not to processes of ours
+        runs_on, jobs = dask_client(args.scheduler, workers=args.jobs), 1
+    with runs_on as executor:
+        summary = module.run(Path(args.out), quick=args.quick, progress=not args.quiet, jobs=jobs,
+                             resume=args.resume, executor=executor)
     print(f"pdeflow validate {args.name}: claim holds; summary in {Path(args.out) / 'summary.json'}")
     for key, value in summary.items():
         if isinstance(value, float):
@@ -153,13 +168,16 @@ def main(argv: list[str] | None = None) -> int:
 
     bench = sub.add_parser("bench", help="time the UFD solver against the scipy BDF baseline")
     bench.add_argument("case", nargs="?", default="ufd", choices=list(BENCH_CASES),
-                       help="ufd: thesis UFD vs solve_ivp BDF; varpro: VarPro step vs dense numpy; "
+                       help="ufd: thesis UFD vs solve_ivp BDF; varpro: VarPro it/s vs dense numpy, "
+                            "and default threads vs one, beside busy cores; "
                             "wasserstein: the lambda > 0 flow vs a dense numpy ridge solve per evaluation; "
                             "cot: COT P2 grid and ResNet vs numpy + RK45")
-    bench.add_argument("--steps", type=_at_least(1), default=20, help="VarPro steps timed (varpro case)")
+    bench.add_argument("--steps", type=_at_least(1), default=30, help="VarPro steps per timed run (varpro case)")
+    bench.add_argument("--domain", choices=["circle", "torus", "all"], default="all",
+                       help="varpro case: the circle (ReLU), the torus (Laplace) or both")
     bench.add_argument("--n", type=_at_least(3), default=None, help="grid cells (ufd: 1024, wasserstein: 512)")
     bench.add_argument("--repeats", type=_at_least(1), default=None,
-                       help="interleaved repeats (ufd: 5; wasserstein: 1, its baseline takes minutes)")
+                       help="interleaved repeats (ufd: 5; varpro: 3; wasserstein: 1, its baseline takes minutes)")
     bench.add_argument("--rtol", type=float, default=1e-6)
     bench.add_argument("--fresh-reference", action="store_true",
                        help="recompute the n = 8192 reference instead of reading data/")
@@ -171,12 +189,17 @@ def main(argv: list[str] | None = None) -> int:
     val.add_argument("--quick", action="store_true", help="small sizes, seconds to minutes")
     val.add_argument("--out", default="validation-out", help="directory for HDF5, PNG and summary.json")
     val.add_argument("--quiet", action="store_true", help="no progress bars")
-    val.add_argument("--jobs", type=int, default=1, help="particle runs in this many processes")
+    val.add_argument("--jobs", type=int, default=1,
+                     help="particle runs in this many processes (with --scheduler local: workers)")
+    val.add_argument("--scheduler", default=None, metavar="ADDRESS|local",
+                     help="send the particle runs to a dask.distributed scheduler at ADDRESS, or to a "
+                          "LocalCluster started here ('local'); needs pip install -e '.[dask]'")
     val.add_argument("--resume", action="store_true",
                      help="continue the particle runs already in --out (e.g. after an interruption)")
     val.set_defaults(func=_validate)
 
     args = parser.parse_args(argv)
+    from .errors import MissingExtraError
     from .integrators import IntegrationError
 
     try:
@@ -195,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pdeflow {args.command}: failed: {_one_line(err)}" + (f"; stopped {kept}" if kept else ""),
               file=sys.stderr)
         return EXIT_FAILED
-    except (ValueError, OSError) as err:
+    except (ValueError, OSError, MissingExtraError) as err:
         print(f"pdeflow {args.command}: error: {_one_line(err)}", file=sys.stderr)
         return EXIT_BAD_INPUT
 

@@ -25,3 +25,8 @@ class IntegrationError(RuntimeError):
                  value: float | None = None):
         super().__init__(message)
         self.t, self.cell, self.value = t, cell, value
+
+
+class MissingExtraError(ImportError):
+    """An optional dependency is not installed; the message names the extra that brings it
+    (e.g. ``pip install -e '.[dask]'``)."""

@@ -11,20 +11,24 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from .domains import Circle, Domain, Torus
 from .io import load_trajectory
+from .keys import SHORT, config_key
 from .metrics import grid_mean_distance, grid_points, mean_distance, mmd, wasserstein_circle
 from .models import solve_ufd, solve_wasserstein_flow
 from .particles import make_teacher_student, run_two_timescale, run_varpro
+from .scalars import as_count, as_real
 from .teacher import teacher_density
 from .trajectory import Trajectory
 
@@ -64,9 +68,28 @@ class ParticleExperiment:
     teacher_modes: str = "stratified"
     method: str = "varpro"
 
+    def __post_init__(self):
+        # One type per field: the run keys (:func:`run_key`) of gamma=100 and gamma=100.0 agree.
+        for name in ("gamma", "lam", "tau", "t_end"):
+            object.__setattr__(self, name, as_real(getattr(self, name), name))
+        for name in ("tau", "t_end"):
+            if not (np.isfinite(getattr(self, name)) and getattr(self, name) > 0):
+                raise ValueError(f"{name} must be a finite number > 0, got {getattr(self, name)!r}")
+        for name in ("width", "n_data", "outputs", "n_grid", "seeds"):
+            object.__setattr__(self, name, as_count(getattr(self, name), name, minimum=1))
+        if self.data_seed is not None:
+            object.__setattr__(self, "data_seed", as_count(self.data_seed, "data_seed"))
+        for name in ("reg", "space", "teacher_modes", "method"):
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f"{name} must be a string, got {getattr(self, name)!r}")
+
     def output_steps(self) -> np.ndarray:
         steps = int(round(self.t_end / self.tau))
         return np.unique(np.round(np.linspace(0, steps, self.outputs)).astype(int))
+
+    def output_times(self) -> np.ndarray:
+        """The matched output times kτ, shape (T,): where particles and grid runs are compared."""
+        return self.output_steps() * self.tau
 
     def grid(self) -> Domain:
         """The grid of the experiment's feature space."""
@@ -92,15 +115,15 @@ def uniform_points(domain: Domain, count: int, rng: np.random.Generator) -> np.n
     return rng.uniform(domain.lower, domain.upper, (count, domain.ndim))
 
 
-def ufd_reference(exp: ParticleExperiment, store: Path | None = None, resume: bool = False) -> Trajectory:
+def ufd_reference(exp: ParticleExperiment, store: Path | None = None, resume: bool = False, *,
+                  rtol: float = 1e-8, progress: bool = False) -> Trajectory:
     """The grid UFD at the experiment's matched times (weight μ_γ, uniform start).
 
     With ``resume``, the complete run already in ``store`` is read back, not solved again.
     """
     domain = exp.grid()
-    times = exp.output_steps() * exp.tau
-    return solve_ufd(domain, teacher_density(domain, exp.gamma), r=2.0, coef=0.5, t_eval=times,
-                     rtol=1e-8, store=store, resume=resume)
+    return solve_ufd(domain, teacher_density(domain, exp.gamma), r=2.0, coef=0.5, t_eval=exp.output_times(),
+                     rtol=rtol, store=store, resume=resume, progress=progress)
 
 
 def wasserstein_reference(exp: ParticleExperiment, store: Path | None = None, *, rtol: float = 1e-6,
@@ -114,9 +137,47 @@ def wasserstein_reference(exp: ParticleExperiment, store: Path | None = None, *,
     """
     if exp.data_seed is None:
         raise ValueError("the flow needs one problem for all particle runs: set data_seed")
-    times = exp.output_steps() * exp.tau
-    return solve_wasserstein_flow(exp.problem(), lam=exp.lam, reg=exp.reg, t_eval=times, rtol=rtol,
+    return solve_wasserstein_flow(exp.problem(), lam=exp.lam, reg=exp.reg, t_eval=exp.output_times(), rtol=rtol,
                                   store=store, resume=resume, progress=progress)
+
+
+#: Fields of an experiment that say how many runs a sweep makes, not what one run is: more
+#: seeds reuse the runs of the first ones.
+SWEEP_ONLY_FIELDS = ("seeds",)
+
+
+def run_key(exp: ParticleExperiment, seed: int) -> str:
+    """The key of one particle run: SHA-256 of its full configuration (:func:`pdeflow.keys.config_key`).
+
+    Every field of the experiment but :data:`SWEEP_ONLY_FIELDS`, and the seed.  The grid
+    reference is not part of it: the run's file holds the particles only, and the distances to
+    the reference are computed again whenever the run is read back (:func:`particle_run`
+    checks that the reference is at the run's own times).
+    """
+    fields = {k: v for k, v in asdict(exp).items() if k not in SWEEP_ONLY_FIELDS}
+    return config_key({"run": "varpro", "experiment": fields, "seed": as_count(seed, "seed")})
+
+
+def run_name(exp: ParticleExperiment, seed: int) -> str:
+    """File stem of one particle run: a readable prefix (f, M, λ, γ, seed) and its key's first characters.
+
+    Two runs share a name only if they share their whole configuration (:func:`run_key`), so a
+    sweep over τ, t_end, N or the outputs never reads another sweep's runs.
+    """
+    return (f"{exp.method}_{exp.reg}_M{exp.width}_lam{exp.lam:g}_gamma{exp.gamma:g}_seed{seed}_"
+            f"{run_key(exp, seed)[:SHORT]}")
+
+
+def check_reference_times(exp: ParticleExperiment, reference: Trajectory) -> None:
+    """Refuse a grid reference that is not at the experiment's matched times (a one-line ValueError)."""
+    times = exp.output_times()
+    if reference.t.shape != times.shape or not np.allclose(reference.t, times, rtol=0,
+                                                            atol=1e-12 * float(times[-1] or 1.0)):
+        span = f" in [{reference.t[0]:g}, {reference.t[-1]:g}]" if reference.t.size else ""
+        raise ValueError(f"reference: the {reference.model or 'grid'} run has {reference.t.size} outputs{span}, "
+                         f"not this experiment's {times.size} matched "
+                         f"times in [0, {times[-1]:g}] (tau = {exp.tau:g}, t_end = {exp.t_end:g}, outputs = "
+                         f"{exp.outputs}): solve the reference for this experiment (GridReferences)")
 
 
 def particle_run(exp: ParticleExperiment, seed: int, reference: Trajectory | None, *, store: Path | None = None,
@@ -130,10 +191,13 @@ def particle_run(exp: ParticleExperiment, seed: int, reference: Trajectory | Non
     the training problem itself (for f_u its unique minimiser), not μ_γ: against μ_γ every curve
     would flatten near MMD(μ̄, μ_γ) ~ M̄^{-1/2}, a sampling floor unrelated to the training dynamics.
 
-    With ``resume``, a run already in ``store`` (complete or interrupted) is continued, not redone.
+    The run records its key (:func:`run_key`) in ``store``; with ``resume``, a run already there
+    (complete or interrupted) is continued, not redone, and one of another key is refused.
     """
     if exp.method not in PARTICLE_METHODS:
         raise ValueError(f"unknown method {exp.method!r}; choose one of {sorted(PARTICLE_METHODS)}")
+    if reference is not None:
+        check_reference_times(exp, reference)
     domain = exp.grid() if reference is None else reference.domain
     rng = np.random.default_rng(seed)
     problem = exp.problem(rng)
@@ -142,8 +206,11 @@ def particle_run(exp: ParticleExperiment, seed: int, reference: Trajectory | Non
     gcd = int(np.gcd.reduce(steps[1:])) if steps.size > 1 else 1
     traj = PARTICLE_METHODS[exp.method](problem, omega0, lam=exp.lam, reg=exp.reg, tau=exp.tau,
                                         steps=int(steps[-1]), save_every=gcd, store=store, progress=progress,
-                                        resume=resume)
-    keep = np.searchsorted(np.round(traj.t / exp.tau).astype(int), steps)
+                                        resume=resume, key=run_key(exp, seed))
+    saved_steps = np.round(traj.t / exp.tau).astype(int)
+    keep = np.searchsorted(saved_steps, steps)
+    if keep[-1] >= saved_steps.size or not np.array_equal(saved_steps[keep], steps):
+        raise ValueError(f"store: {store} does not hold this run's outputs at steps {steps.tolist()}")
     # the self terms once per target: O(M̄²) for the teacher, O(G log G) by FFT for a grid density
     teacher_self = mean_distance(problem.teacher, domain)
     to_grid, to_teacher = [], []
@@ -161,10 +228,15 @@ def particle_run(exp: ParticleExperiment, seed: int, reference: Trajectory | Non
     return out
 
 
+#: What worker processes run with: with one run per core, nested BLAS/numba threads only contend.
+SINGLE_THREADED_ENV = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                                        "NUMBA_NUM_THREADS")}
+
+
 @contextmanager
 def _single_threaded_children():
     """Workers inherit one thread each: with one run per core, nested BLAS/numba threads only contend."""
-    keys = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+    keys = tuple(SINGLE_THREADED_ENV)
     saved = {k: os.environ.get(k) for k in keys}
     os.environ.update({k: "1" for k in keys})
     try:
@@ -177,51 +249,99 @@ def _single_threaded_children():
                 os.environ[k] = v
 
 
-def run_many(tasks: list[tuple[ParticleExperiment, int, Trajectory, Path | None]], *, jobs: int = 1,
-             progress: bool = False, resume: bool = False) -> list[dict]:
+Task = tuple[ParticleExperiment, int, Trajectory, Path | None]
+
+
+def _check_stores(tasks: list[Task], resume: bool) -> None:
+    """Before any work: no two runs share a file, and without ``resume`` no run's file exists yet."""
+    stores = [Path(store) for *_, store in tasks if store is not None]
+    shared = [str(s) for s, n in Counter(stores).items() if n > 1]
+    if shared:
+        raise ValueError(f"tasks: {len(shared)} files are the store of more than one run (e.g. {shared[0]})")
+    existing = [s for s in stores if os.path.lexists(s)]
+    if existing and not resume:
+        raise FileExistsError(f"{len(existing)} of the runs are already stored (e.g. {existing[0]}): "
+                              "pass resume=True to continue and reuse them, or choose other stores")
+
+
+def run_many(tasks: list[Task], *, jobs: int = 1, executor: Any = None, progress: bool = False,
+             resume: bool = False) -> list[dict]:
     """:func:`particle_run` for each ``(experiment, seed, reference, store)``; results in task order.
 
-    ``jobs > 1`` runs them in that many worker processes (fresh interpreters, one thread each).
+    Where the runs go: ``executor``, anything with the ``concurrent.futures`` ``submit``
+    interface (a ``ProcessPoolExecutor``, a ``dask.distributed.Client``, see
+    :func:`pdeflow.cluster.dask_client`); else ``jobs > 1`` worker processes of this machine
+    (fresh interpreters, one thread each); else this process, one run after the other.
+    Workers write the stores themselves: on a cluster they must see the same file system.
+
+    Every store is checked before any work (:func:`_check_stores`); from then on each is this
+    call's own, so every run is started with resume: a run whose worker died and which the
+    executor starts again (dask does) continues from its last checkpoint, and runs already
+    complete are read back, never redone.
     """
-    if jobs < 1:
-        raise ValueError(f"jobs must be >= 1, got {jobs}")
-    if jobs == 1:
-        return [particle_run(exp, seed, ufd, store=store, progress=progress, resume=resume)
-                for exp, seed, ufd, store in tasks]
-    bar = tqdm(total=len(tasks), desc="particle runs", disable=not progress)
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be an integer >= 1, got {jobs!r}")
+    if executor is not None and jobs > 1:
+        raise ValueError(f"jobs = {jobs} with an executor: give one or the other (the executor's workers "
+                         "run the runs)")
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise ValueError(f"executor must have a submit method (concurrent.futures), got {type(executor).__name__}")
+    _check_stores(tasks, resume)
+    if executor is None and jobs == 1:
+        return [particle_run(exp, seed, ref, store=store, progress=progress, resume=True)
+                for exp, seed, ref, store in tasks]
+    if executor is not None:
+        return _submit_all(executor, tasks, progress)
     with _single_threaded_children(), ProcessPoolExecutor(
             jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(particle_run, exp, seed, ufd, store=store, resume=resume)
-                   for exp, seed, ufd, store in tasks]
+        return _submit_all(pool, tasks, progress)
+
+
+def _submit_all(executor: Any, tasks: list[Task], progress: bool) -> list[dict]:
+    """Submit every task, gather the results in order; on an error or Ctrl-C, runs not started are cancelled.
+
+    Each task carries its reference (pickled with it), so the executor can start a task again
+    on any worker without anything else surviving the one that died.
+    """
+    bar = tqdm(total=len(tasks), desc="particle runs", disable=not progress)
+    futures = [executor.submit(particle_run, exp, seed, ref, store=store, resume=True)
+               for exp, seed, ref, store in tasks]
+    try:
         for future in futures:
             future.add_done_callback(lambda _: bar.update(1))
-        results = [f.result() for f in futures]
-    bar.close()
-    return results
+        return [f.result() for f in futures]
+    finally:
+        for future in futures:
+            if not future.done():
+                future.cancel()
+        bar.close()
 
 
-def run_name(exp: ParticleExperiment, seed: int) -> str:
-    """File stem of one particle run of a sweep: what varies between sweeps, and the seed."""
-    return f"{exp.method}_{exp.reg}_M{exp.width}_lam{exp.lam:g}_gamma{exp.gamma:g}_seed{seed}"
-
-
-References = Mapping[float, Trajectory] | Callable[[ParticleExperiment], Trajectory | None]
+References = Callable[[ParticleExperiment], Trajectory | None]
 
 
 def run_sweep(configs: list[ParticleExperiment], references: References, *, jobs: int = 1,
-              progress: bool = False, out_dir: Path | None = None, resume: bool = False) -> list[dict]:
+              executor: Any = None, progress: bool = False, out_dir: Path | None = None,
+              resume: bool = False) -> list[dict]:
     """Seed-averaged curves (:func:`average_runs`) for each experiment, against its grid reference.
 
-    ``references`` maps γ to the UFD of that γ, or is a function of the experiment (the λ-flow
-    depends on λ and f too; ``None`` for an experiment without a grid run, as γ = ∞).  With ``out_dir`` every particle run is kept there as HDF5 (see
-    :func:`run_name`), which is what lets ``resume`` continue an interrupted sweep.
+    ``references`` is a function of the experiment returning its grid run at the experiment's
+    matched times — :class:`pdeflow.grid_references.GridReferences` solves and stores each
+    distinct one once — or ``None`` for an experiment without one (a teacher without density, γ = ∞).  It is called once per experiment, in this process; the runs go to
+    ``executor`` or ``jobs`` processes (:func:`run_many`).  With ``out_dir`` every particle run is
+    kept there as HDF5 (:func:`run_name`), which is what lets ``resume`` continue an
+    interrupted sweep.
     """
-    reference_of = references if callable(references) else (lambda exp: references[exp.gamma])
-    tasks = [(exp, seed, reference_of(exp), None if out_dir is None else out_dir / f"{run_name(exp, seed)}.h5")
+    if not callable(references):
+        # a mapping keyed by γ alone compared the runs of another τ or t_end at the wrong times
+        raise ValueError("references must be a function of the experiment (e.g. GridReferences('ufd', out_dir)), "
+                         f"not a {type(references).__name__}")
+    reference_of = {exp: references(exp) for exp in dict.fromkeys(configs)}
+    tasks = [(exp, seed, reference_of[exp], None if out_dir is None else out_dir / f"{run_name(exp, seed)}.h5")
              for exp in configs for seed in range(exp.seeds)]
     order = sorted(range(len(tasks)), key=lambda k: -tasks[k][0].width)  # widest first: workers end together
-    by_task = dict(zip(order, run_many([tasks[k] for k in order], jobs=jobs, progress=progress,
-                                       resume=resume)))
+    by_task = dict(zip(order, run_many([tasks[k] for k in order], jobs=jobs, executor=executor,
+                                       progress=progress, resume=resume)))
     means, k = [], 0
     for exp in configs:
         means.append(average_runs([by_task[k + s] for s in range(exp.seeds)]))

@@ -10,12 +10,14 @@ since ``summary.json`` is the last figure's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from .experiments import ParticleExperiment, ufd_reference, write_summary
+from .experiments import ParticleExperiment, write_summary
+from .grid_references import GridReferences
 from .trajectory import Trajectory
 
 #: The thesis setting (N = M̄ = 4096, τ = 2⁻¹⁰, t ≤ 20), outputs every 0.25, the UFD on 128² cells
@@ -56,14 +58,12 @@ def configure(base: ParticleExperiment, quick: bool, **changes) -> ParticleExper
     return exp
 
 
-def torus_ufd(base: ParticleExperiment, out_dir: Path, resume: bool = False) -> Trajectory:
-    """The UFD of the setting on its grid at its output times, kept as ``ufd.h5`` (read back with ``resume``)."""
-    return ufd_reference(base, store=out_dir / "ufd.h5", resume=resume)
-
-
-def references(ufd: Trajectory, gamma: float):
-    """For :func:`pdeflow.experiments.run_sweep`: the UFD for experiments of its γ, none for others (γ = ∞)."""
-    return lambda exp: ufd if exp.gamma == gamma else None
+def ufd_references(out_dir: Path, resume: bool = False) -> Callable[[ParticleExperiment], Trajectory | None]:
+    """For :func:`pdeflow.experiments.run_sweep`: each experiment's UFD (solved once per key and kept
+    in ``out_dir``, :class:`pdeflow.grid_references.GridReferences`), none for γ = ∞, whose atoms
+    have no density to diffuse."""
+    solved = GridReferences("ufd", out_dir, resume=resume)
+    return lambda exp: solved(exp) if np.isfinite(exp.gamma) else None
 
 
 def values_at(mean: dict, key: str, times) -> list[list[float]]:

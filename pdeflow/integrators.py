@@ -25,9 +25,10 @@ from scipy.integrate import BDF, DOP853, LSODA, RK23, RK45, Radau, OdeSolver
 from tqdm.auto import tqdm
 
 from .errors import IntegrationError
+from .threads import blas_threads_limited
 
-__all__ = ["METHODS", "IntegrationError", "SolverStats", "check_method", "check_times",
-           "integrate", "jacobian_options", "register_method"]
+__all__ = ["METHODS", "IntegrationError", "SolverStats", "blas_threads_limited", "check_method",
+           "check_times", "integrate", "jacobian_options", "register_method"]
 
 #: Integrators by name; any OdeSolver subclass may be registered or passed directly.
 METHODS: dict[str, type[OdeSolver]] = {"LSODA": LSODA, "BDF": BDF, "Radau": Radau,
@@ -155,6 +156,9 @@ def integrate(system, y0: np.ndarray, t_eval: np.ndarray, *,
     A solver that makes no progress while the time left is too short to change the state
     at all (``(t_end − t)·|dy/dt| <= eps·|y|`` in every entry, e.g. ``t_eval = [0, 1e-300]``)
     is not a failure: the remaining outputs are the current state.
+
+    A system with an attribute ``blas_threads`` (e.g. 1) is integrated with BLAS limited to
+    that many threads (:func:`blas_threads_limited`; :attr:`GridModel.blas_threads`).
     """
     solver_cls = check_method(method)
     stats = stats or SolverStats(method=method_name(method), rtol=rtol, atol=atol)
@@ -164,6 +168,15 @@ def integrate(system, y0: np.ndarray, t_eval: np.ndarray, *,
     while k < t_eval.size and t_eval[k] <= t0:
         on_output(float(t_eval[k]), y0)
         k += 1
+    with blas_threads_limited(getattr(system, "blas_threads", None)):
+        _run_solver(system, solver_cls, y0, t_eval, k, t0, on_output, check, rtol, atol, progress, stats,
+                    context, start)
+    return stats
+
+
+def _run_solver(system, solver_cls, y0, t_eval, k, t0, on_output, check, rtol, atol, progress, stats,
+                context, start) -> None:
+    """The stepping loop of :func:`integrate` (outputs from index ``k`` on)."""
     t_end = float(t_eval[-1])
     solver = solver_cls(system.rhs, t0, np.array(y0, dtype=float), t_end, rtol=rtol, atol=atol,
                         **jacobian_options(solver_cls, system))
@@ -208,4 +221,3 @@ def integrate(system, y0: np.ndarray, t_eval: np.ndarray, *,
         stats.wall_time = time.perf_counter() - start
         stats.nfev, stats.njev, stats.nlu = int(solver.nfev), int(solver.njev), int(solver.nlu)
     stats.message = "complete"
-    return stats

@@ -126,6 +126,16 @@ def test_advection_kernel_matches_numpy_twin_and_keeps_mass(kind):
         assert np.abs(out.sum(axis=1)).max() < 1e-13
         # face values of nonnegative data are nonnegative: upwind flux has the sign of v
         assert np.all(flux * vel >= 0)
+        # the tensor-grid kernel (line by line, what COTGrid runs): the same faces and fluxes exactly
+        # (1/h per axis from the stencil), the divergence to round-off
+        starts = np.cumsum([0] + [domain.size // n * (n if per else n - 1)
+                                  for n, per in zip(domain.shape, domain.periodic)])[:-1]
+        tv, tf, to = np.empty_like(vel), np.empty_like(flux), np.empty_like(out)
+        kernels.tensor_advection_fluxes(rho, pot, np.array(domain.shape), np.array(domain.periodic),
+                                        st.inv_h[starts], order, tv, tf, to, np.empty(max(domain.shape)))
+        np.testing.assert_array_equal(tv, vel)
+        np.testing.assert_array_equal(tf, flux)
+        np.testing.assert_allclose(to, out, rtol=0, atol=1e-14 * np.abs(out).max())
 
 
 @pytest.mark.parametrize("name,grid", [("P2", 48), ("P1", 20), ("P3", (12, 24)), ("P2b", 12)])
@@ -268,6 +278,37 @@ def test_lsoda_gets_a_band_as_memory_device_and_runs():
     a = pf.solve_cot("P2", S=2, grid=32, t_eval=t, method="LSODA", rtol=1e-10, atol=1e-13)
     b = pf.solve_cot("P2", S=2, grid=32, t_eval=t, method="DOP853", rtol=1e-10, atol=1e-13)
     assert a.risk[-1] == pytest.approx(b.risk[-1], rel=1e-7) and a.stats["method"] == "LSODA"
+    # the particles too: their Jacobian is dense, S·M·p unknowns
+    flow = pf.cot.ResNetFlow(pb, 2, 8)
+    assert jacobian_options(METHODS["LSODA"], flow) == {"lband": 1, "uband": 1}
+
+
+def test_numba_only_systems_are_integrated_with_one_blas_thread():
+    """COTGrid and ResNetFlow ask for one BLAS thread while integrating; the limit is lifted after."""
+    from threadpoolctl import threadpool_info
+
+    from pdeflow.integrators import blas_threads_limited, integrate
+
+    def blas_threads():
+        return {lib["filepath"]: lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    before = blas_threads()
+    seen = []
+
+    class Probe:
+        jacobian = "none"
+        blas_threads = 1
+
+        def rhs(self, t, y):
+            seen.append(set(blas_threads().values()))
+            return -y
+
+    integrate(Probe(), np.ones(3), np.array([0.0, 0.1]), on_output=lambda t, y: None, method="RK45")
+    assert seen and all(s == {1} for s in seen)
+    assert blas_threads() == before
+    with blas_threads_limited(None):
+        assert blas_threads() == before
+    assert COTGrid.blas_threads == pf.cot.ResNetFlow.blas_threads == 1
 
 
 def test_teachers_and_targets_of_the_problems():
@@ -294,8 +335,9 @@ def test_teachers_and_targets_of_the_problems():
 @pytest.mark.parametrize("name", ["P1", "P2", "P3", "P2b"])
 @pytest.mark.parametrize("shared", [True, False])
 def test_fused_depth_kernels_match_the_numpy_depth_pass(name, shared):
-    """The numba fused kernels (pdeflow.cot.kernels) and their twin depth_pass agree to round-off."""
-    from pdeflow.cot.depth import potentials
+    """The numba fused kernels (pdeflow.cot.kernels) and their twin depth_pass agree to round-off:
+    risk, forward states, adjoints, potentials, velocities and tangent kernels, with scaled weights."""
+    from pdeflow.cot.depth import DepthWorkspace, potentials
 
     pb = cot_problem(name)
     assert pb.residual.fused() is not None
@@ -309,6 +351,49 @@ def test_fused_depth_kernels_match_the_numpy_depth_pass(name, shared):
     assert risk == pytest.approx(dp.risk, rel=1e-14)
     np.testing.assert_allclose(pot, dp.potential, rtol=0, atol=1e-14 * np.abs(dp.potential).max())
     np.testing.assert_allclose(vel, dp.velocity, rtol=0, atol=1e-14 * np.abs(dp.velocity).max())
+    # the workspace: weights given as wscale × weights, everything else in its buffers, reused
+    scale = 0.7
+    ref = depth_pass(pb.residual, theta, scale * w, pb.x, pb.y, velocities=True)
+    ws = DepthWorkspace(pb.residual, S, C, pb.x, pb.y, shared=shared)
+    for _ in range(2):
+        ws.run(ws.kernel_theta(theta), w, scale, velocities=True, kernels=True)
+        got = ws.depth_pass()
+        assert got.risk == pytest.approx(ref.risk, rel=1e-14)
+        for a, b in ((got.x, ref.x), (got.p, ref.p), (got.potential, ref.potential), (got.velocity, ref.velocity),
+                     (ws.kernels, kernel_matrices(ref, scale * w))):
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-14 * np.abs(b).max())
+
+
+def test_depth_workspace_runs_a_residual_without_fused_kernel_through_depth_pass():
+    """A family with no fused kernel fills the same buffers from the numpy pass."""
+    from dataclasses import dataclass
+    from pdeflow.cot import CircleTranslation
+    from pdeflow.cot.depth import DepthWorkspace
+
+    @dataclass(frozen=True)
+    class Plain(CircleTranslation):
+        def fused(self):
+            return None
+
+    pb = cot_problem("P2")
+    theta = np.random.default_rng(3).uniform(0, 2 * np.pi, (3, 9, 1))
+    w = np.full((3, 9), 1 / 9)
+    ws_plain = DepthWorkspace(Plain(), 3, 9, pb.x, pb.y, shared=False)
+    ws_fused = DepthWorkspace(pb.residual, 3, 9, pb.x, pb.y, shared=False)
+    for ws in (ws_plain, ws_fused):
+        ws.run(ws.kernel_theta(theta), w, velocities=True, kernels=True)
+    assert ws_plain.risk == pytest.approx(ws_fused.risk, rel=1e-14)
+    for name in ("xs", "ps", "potential", "velocity", "kernels"):
+        a, b = getattr(ws_plain, name), getattr(ws_fused, name)
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-14 * np.abs(b).max())
+
+
+@pytest.mark.parametrize("family,span", [("circle_translation", 2), ("torus_translation", 4)])
+def test_translation_residuals_refuse_a_kappa_beyond_the_exact_exp_range(family, span):
+    RESIDUALS[family](kappa=708 / span)
+    for bad in (708 / span * 1.01, np.nan, np.inf):
+        with pytest.raises(ValueError, match="kappa must be finite"):
+            RESIDUALS[family](kappa=bad)
 
 
 def test_cot_benchmark_baseline_is_the_same_semi_discretisation():
@@ -374,9 +459,45 @@ def test_negative_noise_within_tolerance_is_accepted_beyond_it_refused():
 
 
 def test_cot_benchmark_runs_and_agrees_with_its_baseline():
+    """Same method, same semi-discretisation: pdeflow's RK45 and the numpy baseline's give the same risk
+    curve; every solver is within its tolerance of the tight reference and the report says so."""
     from pdeflow.bench import format_cot_report, run_cot_benchmark
 
     rep = run_cot_benchmark(repeats=1, S=2, n=32, M=16, t_end=1.0)
     for case in ("grid", "particles"):
-        assert rep[case]["max_rel_risk_gap"] < 1e-9 and rep[case]["speedup_best"] > 0
-    assert "speed-up" in format_cot_report(rep)
+        r = rep[case]
+        same = r["pdeflow (RK45)"] if "pdeflow (RK45)" in r else r["pdeflow (default method)"]
+        assert same["method"] == r["numpy + RK45"]["method"] == "RK45"
+        assert np.max(np.abs(np.array(same["risk"]) / r["numpy + RK45"]["risk"] - 1)) < 1e-9
+        assert same["nfev"] == r["numpy + RK45"]["nfev"]
+        for name, rec in r.items():
+            if "best_s" in rec:
+                assert 0 < rec["max_rel_risk_error"] < 1e-6
+        assert r["pdeflow (default method)"]["speedup_best"] > 0
+    assert rep["particles"]["pdeflow (default method)"]["method"] == "DOP853"
+    text = format_cot_report(rep)
+    assert "speed-up" in text and "error" in text
+
+
+def test_layer_summary_kernel_matches_numpy_and_the_checks_catch_non_finite_states():
+    """The one-pass step check: layer sums, rim sums, min, max |ρ| and finiteness as numpy computes them."""
+    from pdeflow.cot.kernels import layer_summary
+
+    rng = np.random.default_rng(8)
+    layers = rng.random((3, 40)) - 0.1
+    rim = (rng.random(40) < 0.2).astype(float)
+    sums, rims = np.empty(3), np.empty(3)
+    lo, hi, finite = layer_summary(layers, rim, sums, rims)
+    np.testing.assert_allclose(sums, layers.sum(axis=1), rtol=1e-14)
+    np.testing.assert_allclose(rims, layers @ rim, rtol=1e-13)
+    assert (lo, hi, finite) == (layers.min(), np.abs(layers).max(), True)
+    for bad in (np.nan, np.inf, -np.inf):
+        broken = layers.copy()
+        broken[1, 7] = bad
+        assert not layer_summary(broken, rim, sums, rims)[2]
+    pb = cot_problem("P2")
+    model = COTGrid(pb, pb.domain(16), COTGridParams(S=2))
+    y = model.to_state(np.full((2, 16), 1 / (2 * np.pi)))
+    y[20] = np.nan
+    with pytest.raises(pf.IntegrationError, match=r"non-finite density at t = 0.5, cell \(1, 4\)"):
+        model.check_state(0.5, y)

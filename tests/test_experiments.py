@@ -7,6 +7,7 @@ import pytest
 
 import pdeflow as pf
 from pdeflow.experiments import CircleExperiment, log_rate, run_many, run_name, run_sweep, ufd_reference
+from pdeflow.grid_references import GridReferences
 
 
 def test_log_rate_recovers_an_exponential_and_flags_an_algebraic_decay():
@@ -41,12 +42,12 @@ def test_a_sweep_keeps_its_runs_and_resumes_them(tmp_path):
     base = CircleExperiment(width=16, lam=1e-2, n_data=64, tau=2.0**-6, t_end=0.25, outputs=3, n_grid=64,
                             seeds=2)
     configs = [base, replace(base, width=8, reg="f_u")]
-    ufd = ufd_reference(base)
-    first = run_sweep(configs, {base.gamma: ufd}, out_dir=tmp_path)
+    ufd = GridReferences("ufd")
+    first = run_sweep(configs, ufd, out_dir=tmp_path)
     files = sorted(p.name for p in tmp_path.iterdir())
     assert files == sorted(f"{run_name(exp, s)}.h5" for exp in configs for s in range(2))
     stats = [pf.load_trajectory(tmp_path / f).stats for f in files]
-    again = run_sweep(configs, {base.gamma: ufd}, out_dir=tmp_path, resume=True)
+    again = run_sweep(configs, ufd, out_dir=tmp_path, resume=True)
     assert [pf.load_trajectory(tmp_path / f).stats for f in files] == stats   # read back, not rerun
     for a, b in zip(first, again):
         np.testing.assert_array_equal(a["mmd_to_ufd"], b["mmd_to_ufd"])

@@ -4,7 +4,12 @@ import json
 
 import numpy as np
 
+from dataclasses import replace
+
 from pdeflow.cli import main
+from pdeflow.experiments import run_name
+from pdeflow.grid_references import reference_path
+from pdeflow.validations import find_validation
 
 
 def test_fig_III_2_quick(tmp_path):
@@ -17,7 +22,8 @@ def test_fig_III_2_quick(tmp_path):
     assert curve[:, 1].max() < 0.5 * teacher[0, 1]
     assert teacher[-1, 1] < teacher[0, 1]
     assert (tmp_path / "fig_III_2.png").stat().st_size > 10_000
-    assert (tmp_path / "ufd.h5").exists() and (tmp_path / "varpro_seed0.h5").exists()
+    quick = find_validation("fig_III_2").QUICK
+    assert reference_path(tmp_path, "ufd", quick).exists() and (tmp_path / f"{run_name(quick, 0)}.h5").exists()
 
 
 def test_fig_III_3_4_quick(tmp_path):
@@ -40,7 +46,8 @@ def test_fig_III_6_quick(tmp_path):
     summary = json.loads((tmp_path / "summary.json").read_text())
     rates = [summary["by_gamma"][f"{g:g}"]["rate"] for g in summary["gammas"]]
     assert rates == sorted(rates, reverse=True) and rates[-1] > 0
-    assert all((tmp_path / f"ufd_gamma{g:g}.h5").exists() for g in summary["gammas"])
+    quick = find_validation("fig_III_6").QUICK
+    assert all(reference_path(tmp_path, "ufd", replace(quick, gamma=g)).exists() for g in summary["gammas"])
 
 
 def test_fig_III_5_quick(tmp_path):

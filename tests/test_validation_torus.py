@@ -1,10 +1,15 @@
 """The --quick validations of thesis Appendix III.B (torus, Laplace RBF features) and of Fig. III.7."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 
 from pdeflow.cli import main
+from pdeflow.experiments import run_name
+from pdeflow.experiments_torus import TORUS_QUICK, configure
+from pdeflow.grid_references import reference_path
+from pdeflow.validations import find_validation
 
 
 def _summary(tmp_path, name):
@@ -40,7 +45,7 @@ def test_fig_III_11_12_quick(tmp_path):
     for w in widths:
         start = summary["by_width"][w]["f_u"]["mmd_to_ufd"][0][1]
         assert 0.5 < start / np.sqrt(1.2199 / int(w)) < 1.5
-    assert (tmp_path / "ufd.h5").exists()
+    assert reference_path(tmp_path, "ufd", TORUS_QUICK).exists()
 
 
 def test_fig_III_13_quick(tmp_path):
@@ -62,7 +67,8 @@ def test_fig_III_14_quick(tmp_path):
     assert atoms["final"]["mmd_to_teacher"] > 2 * finite["final"]["mmd_to_teacher"]
     assert atoms["final"]["risk"] > 2 * finite["final"]["risk"]
     assert finite["rate"] > atoms["rate"] and finite["r2"] >= 0.9
-    assert (tmp_path / "varpro_f_u_M128_lam0.01_gammainf_seed0.h5").exists()
+    atoms = configure(TORUS_QUICK, True, width=128, lam=1e-2, reg="f_u", gamma=float("inf"))
+    assert (tmp_path / f"{run_name(atoms, 0)}.h5").exists()
 
 
 def test_fig_torus_ufd_quick(tmp_path):
@@ -85,4 +91,6 @@ def test_fig_III_7_quick(tmp_path):
     # both methods ran from the same start: equal distances at t = 0
     entry = summary["by_lambda"]["0.01"]["32"]
     assert entry["varpro"]["mmd_to_teacher"][0] == entry["two_timescale"]["mmd_to_teacher"][0]
-    assert (tmp_path / "two_timescale_f_u_M32_lam0.001_gamma100_seed0.h5").exists()
+    quick = find_validation("fig_III_7").QUICK
+    for method in ("varpro", "two_timescale"):
+        assert (tmp_path / f"{run_name(replace(quick, width=32, lam=1e-3, method=method), 0)}.h5").exists()

@@ -4,7 +4,11 @@ import json
 
 import numpy as np
 
+from dataclasses import replace
+
 from pdeflow.cli import main
+from pdeflow.grid_references import reference_path
+from pdeflow.validations import find_validation
 
 
 def _summary(tmp_path, name):
@@ -27,7 +31,9 @@ def test_wasserstein_circle_quick(tmp_path):
             assert values == sorted(values, reverse=True)
             assert all(v <= 2 * np.sqrt(4 / (np.pi * m)) for v, m in zip(values, widths))
         assert summary["grid_error"][lam]["w1"] < 0.1 * summary["particle_error_largest_M"][lam]["w1"]
-    assert (tmp_path / "flow_lam0.01.h5").exists() and (tmp_path / "flow_lam0.01_n512.h5").exists()
+    exp = replace(find_validation("wasserstein_circle").QUICK, lam=0.01)
+    assert reference_path(tmp_path, "wasserstein", exp).exists()
+    assert reference_path(tmp_path, "wasserstein", replace(exp, n_grid=512)).exists()
 
 
 def test_wasserstein_torus_quick(tmp_path):
@@ -39,7 +45,7 @@ def test_wasserstein_torus_quick(tmp_path):
     assert summary["grid_error_mmd"] < 0.5 * summary["particle_mmd_largest_M"]
     risk = np.array(summary["risk_flow"])[:, 1]
     assert np.all(np.diff(risk) < 0)
-    assert (tmp_path / "flow.h5").exists()
+    assert reference_path(tmp_path, "wasserstein", find_validation("wasserstein_torus").QUICK).exists()
 
 
 def test_wasserstein_limit_quick(tmp_path):

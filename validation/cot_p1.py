@@ -51,7 +51,7 @@ def exact_translate(problem, domain, shift):
 
 
 def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1,
-        resume: bool = False) -> dict:
+        resume: bool = False, executor=None) -> dict:
 
     started = time.perf_counter()
     cfg = QUICK if quick else FULL

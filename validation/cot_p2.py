@@ -48,7 +48,7 @@ QUICK = P2Config(S=4, n=64, t_end=10.0, outputs=11, widths=(16, 32, 64), iid_see
 
 
 def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1,
-        resume: bool = False) -> dict:
+        resume: bool = False, executor=None) -> dict:
     import matplotlib.pyplot as plt
 
     started = time.perf_counter()

@@ -35,7 +35,7 @@ QUICK = P2bConfig(S=3, n=20, t_end=4.0, outputs=5, widths=(16, 64), max_gap=0.15
 
 
 def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1,
-        resume: bool = False) -> dict:
+        resume: bool = False, executor=None) -> dict:
 
     started = time.perf_counter()
     cfg = QUICK if quick else FULL

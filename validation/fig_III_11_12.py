@@ -39,7 +39,7 @@ import numpy as np
 
 from pdeflow.experiments import (CURVE_TITLES, check_claim, curves_summary, log_rate, parameters, plot_curves,
                                  run_sweep)
-from pdeflow.experiments_torus import (configure, references, torus_setting, torus_ufd, values_at,
+from pdeflow.experiments_torus import (configure, torus_setting, ufd_references, values_at,
                                        write_figure_summary)
 from pdeflow.metrics import grid_points, mmd
 
@@ -61,7 +61,7 @@ def teacher_sampling_mmd(base, ufd) -> float:
 
 
 def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1,
-        resume: bool = False) -> dict:
+        resume: bool = False, executor=None) -> dict:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -71,10 +71,10 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     base = torus_setting(quick)
     widths, lam = (WIDTHS_QUICK, LAM_QUICK) if quick else (WIDTHS_FULL, LAM_FULL)
     out_dir.mkdir(parents=True, exist_ok=True)
-    ufd = torus_ufd(base, out_dir, resume)
+    references = ufd_references(out_dir, resume)
     seeds = {"seeds": SEEDS_QUICK} if quick else {}
     configs = [configure(base, quick, width=width, reg=reg, lam=lam, **seeds) for reg in REGS for width in widths]
-    means = run_sweep(configs, references(ufd, base.gamma), jobs=jobs, progress=progress,
+    means = run_sweep(configs, references, jobs=jobs, executor=executor, progress=progress,
                       out_dir=out_dir, resume=resume)
     quoted = [f * base.t_end for f in QUOTED]
     window = tuple(f * base.t_end for f in WINDOW)
@@ -102,7 +102,7 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     plt.close(fig)
     summary = {"experiment": "fig_III_11_12", "quick": quick, "jobs": jobs, "parameters": parameters(base),
                "lam": lam, "widths": list(widths), "quoted_times": quoted, "fit_window": list(window),
-               "transient_end": TRANSIENT * base.t_end, "teacher_sampling_mmd": teacher_sampling_mmd(base, ufd),
+               "transient_end": TRANSIENT * base.t_end, "teacher_sampling_mmd": teacher_sampling_mmd(base, references(base)),
                "by_width": by_width, "wall_time_s": time.perf_counter() - started}
     write_figure_summary(out_dir, summary)
 

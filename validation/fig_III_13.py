@@ -35,7 +35,7 @@ from pathlib import Path
 
 from pdeflow.experiments import (check_claim, curves_summary, finish_curve_figure, log_rate, parameters,
                                  plot_curves, run_sweep)
-from pdeflow.experiments_torus import configure, references, torus_setting, torus_ufd, write_figure_summary
+from pdeflow.experiments_torus import configure, torus_setting, ufd_references, write_figure_summary
 
 LAMBDAS = (1e-1, 1e-2, 1e-3)
 REGS = ("f_u", "f_b")
@@ -46,7 +46,7 @@ LATE = (1 / 4, 1 / 2)      # where an algebraic decay has fallen behind a linear
 
 
 def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1,
-        resume: bool = False) -> dict:
+        resume: bool = False, executor=None) -> dict:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -56,10 +56,10 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     base = torus_setting(quick)
     width = WIDTH_QUICK if quick else WIDTH_FULL
     out_dir.mkdir(parents=True, exist_ok=True)
-    ufd = torus_ufd(base, out_dir, resume)
+    references = ufd_references(out_dir, resume)
     configs = [configure(base, quick, width=width, lam=lam, reg=reg) for reg in REGS for lam in LAMBDAS
                if not (quick and reg == "f_b" and lam not in QUICK_F_B_LAMBDAS)]
-    means = run_sweep(configs, references(ufd, base.gamma), jobs=jobs, progress=progress,
+    means = run_sweep(configs, references, jobs=jobs, executor=executor, progress=progress,
                       out_dir=out_dir, resume=resume)
     window, late = (tuple(f * base.t_end for f in fractions) for fractions in (WINDOW, LATE))
     by_lambda: dict = {}

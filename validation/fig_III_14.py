@@ -25,7 +25,7 @@ from pathlib import Path
 
 from pdeflow.experiments import (check_claim, curves_summary, finish_curve_figure, log_rate, parameters,
                                  plot_curves, run_sweep)
-from pdeflow.experiments_torus import configure, references, torus_setting, torus_ufd, write_figure_summary
+from pdeflow.experiments_torus import configure, torus_setting, ufd_references, write_figure_summary
 
 GAMMAS = (100.0, float("inf"))
 LAM = 1e-2
@@ -34,7 +34,7 @@ WINDOW = (1 / 40, 1 / 5)   # linear-rate fit, fractions of t_end
 
 
 def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1,
-        resume: bool = False) -> dict:
+        resume: bool = False, executor=None) -> dict:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -44,9 +44,9 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     base = torus_setting(quick)
     width = WIDTH_QUICK if quick else WIDTH_FULL
     out_dir.mkdir(parents=True, exist_ok=True)
-    ufd = torus_ufd(base, out_dir, resume)
+    references = ufd_references(out_dir, resume)
     configs = [configure(base, quick, width=width, lam=LAM, reg="f_u", gamma=gamma) for gamma in GAMMAS]
-    means = run_sweep(configs, references(ufd, base.gamma), jobs=jobs, progress=progress,
+    means = run_sweep(configs, references, jobs=jobs, executor=executor, progress=progress,
                       out_dir=out_dir, resume=resume)
     window = tuple(f * base.t_end for f in WINDOW)
     by_gamma: dict = {}

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from pdeflow.experiments import (CircleExperiment, average_runs, check_claim, curves_summary, parameters,
-                                 run_many, ufd_reference, write_summary)
+                                 run_many, run_name, write_summary)
+from pdeflow.grid_references import GridReferences
 from pdeflow.metrics import smooth_particles
 
 FULL = CircleExperiment(gamma=100.0, width=1024, lam=1e-4, reg="f_b", n_data=4096,
@@ -23,7 +24,7 @@ QUICK = CircleExperiment(gamma=100.0, width=256, lam=1e-4, reg="f_b", n_data=512
 
 
 def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1,
-        resume: bool = False) -> dict:
+        resume: bool = False, executor=None) -> dict:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -32,9 +33,9 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     started = time.perf_counter()
     exp = QUICK if quick else FULL
     out_dir.mkdir(parents=True, exist_ok=True)
-    ufd = ufd_reference(exp, store=out_dir / "ufd.h5", resume=resume)
-    runs = run_many([(exp, seed, ufd, out_dir / f"varpro_seed{seed}.h5") for seed in range(exp.seeds)],
-                    jobs=jobs, progress=progress, resume=resume)
+    ufd = GridReferences("ufd", out_dir, resume=resume)(exp)
+    runs = run_many([(exp, seed, ufd, out_dir / f"{run_name(exp, seed)}.h5") for seed in range(exp.seeds)],
+                    jobs=jobs, executor=executor, progress=progress, resume=resume)
     mean = average_runs(runs)
     start_gap = mean["mmd_to_teacher"][0]
     summary = {"experiment": "fig_III_2", "quick": quick, "jobs": jobs, "parameters": parameters(exp),

@@ -12,7 +12,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from pdeflow.experiments import (CURVE_TITLES, CircleExperiment, check_claim, curves_summary, parameters,
-                                 plot_curves, run_sweep, ufd_reference, write_summary)
+                                 plot_curves, run_sweep, write_summary)
+from pdeflow.grid_references import GridReferences
 
 FULL = CircleExperiment(gamma=100.0, lam=1e-3, n_data=4096, tau=2.0**-10, t_end=20.0, outputs=41,
                         n_grid=2048, seeds=6)
@@ -26,7 +27,7 @@ REGS = ("f_b", "f_u")
 
 
 def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1,
-        resume: bool = False) -> dict:
+        resume: bool = False, executor=None) -> dict:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -36,12 +37,11 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     base = QUICK if quick else FULL
     widths = WIDTHS_QUICK if quick else WIDTHS_FULL
     out_dir.mkdir(parents=True, exist_ok=True)
-    ufd = ufd_reference(base, store=out_dir / "ufd.h5", resume=resume)
     by_width: dict = {}
     fig, axes = plt.subplots(2, 3, figsize=(15, 8), sharex=True)
     configs = [replace(base, width=width, reg=reg) for reg in REGS for width in widths]
-    means = iter(run_sweep(configs, {base.gamma: ufd}, jobs=jobs, progress=progress,
-                           out_dir=out_dir, resume=resume))
+    means = iter(run_sweep(configs, GridReferences("ufd", out_dir, resume=resume), jobs=jobs,
+                           executor=executor, progress=progress, out_dir=out_dir, resume=resume))
     for row, reg in enumerate(REGS):
         for width in widths:
             mean = next(means)

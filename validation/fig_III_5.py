@@ -18,7 +18,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from pdeflow.experiments import (CircleExperiment, check_claim, curves_summary, finish_curve_figure, log_rate,
-                                 parameters, plot_curves, run_sweep, ufd_reference, write_summary)
+                                 parameters, plot_curves, run_sweep, write_summary)
+from pdeflow.grid_references import GridReferences
 
 FULL = CircleExperiment(gamma=100.0, width=1024, n_data=4096, tau=2.0**-10, t_end=20.0, outputs=41,
                         n_grid=2048, seeds=6)
@@ -35,7 +36,7 @@ LATE = (0.5, 1.0)      # where an algebraic decay has fallen behind a linear one
 
 
 def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1,
-        resume: bool = False) -> dict:
+        resume: bool = False, executor=None) -> dict:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -44,11 +45,10 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     started = time.perf_counter()
     base = QUICK if quick else FULL
     out_dir.mkdir(parents=True, exist_ok=True)
-    ufd = ufd_reference(base, store=out_dir / "ufd.h5", resume=resume)
     regs = ("f_u",) if quick else REGS
     configs = [replace(base, lam=lam, reg=reg) for reg in regs for lam in LAMBDAS]
-    means = run_sweep(configs, {base.gamma: ufd}, jobs=jobs, progress=progress,
-                      out_dir=out_dir, resume=resume)
+    means = run_sweep(configs, GridReferences("ufd", out_dir, resume=resume), jobs=jobs, executor=executor,
+                      progress=progress, out_dir=out_dir, resume=resume)
     window, late = (tuple(f * base.t_end for f in fractions) for fractions in (WINDOW, LATE))
     by_lambda: dict = {}
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))

@@ -12,7 +12,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from pdeflow.experiments import (CircleExperiment, check_claim, curves_summary, finish_curve_figure, log_rate,
-                                 parameters, plot_curves, run_sweep, ufd_reference, write_summary)
+                                 parameters, plot_curves, run_sweep, write_summary)
+from pdeflow.grid_references import GridReferences
 
 FULL = CircleExperiment(width=1024, lam=1e-4, reg="f_u", n_data=4096, tau=2.0**-10, t_end=20.0,
                         outputs=41, n_grid=2048, seeds=6)
@@ -23,7 +24,7 @@ WINDOW = (0.05, 0.5)   # fit window as fractions of t_end
 
 
 def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1,
-        resume: bool = False) -> dict:
+        resume: bool = False, executor=None) -> dict:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -33,9 +34,8 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     base = QUICK if quick else FULL
     out_dir.mkdir(parents=True, exist_ok=True)
     configs = [replace(base, gamma=gamma) for gamma in GAMMAS]
-    ufds = {exp.gamma: ufd_reference(exp, store=out_dir / f"ufd_gamma{exp.gamma:g}.h5", resume=resume) for exp in configs}
-    means = run_sweep(configs, ufds, jobs=jobs, progress=progress,
-                      out_dir=out_dir, resume=resume)
+    means = run_sweep(configs, GridReferences("ufd", out_dir, resume=resume), jobs=jobs, executor=executor,
+                      progress=progress, out_dir=out_dir, resume=resume)
     window = (WINDOW[0] * base.t_end, WINDOW[1] * base.t_end)
     by_gamma: dict = {}
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))

@@ -34,7 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from pdeflow.experiments import (CURVE_TITLES, ParticleExperiment, check_claim, curves_summary, parameters,
-                                 plot_curves, run_sweep, ufd_reference, write_summary)
+                                 plot_curves, run_sweep, write_summary)
+from pdeflow.grid_references import GridReferences
 
 FULL = ParticleExperiment(gamma=100.0, reg="f_u", n_data=4096, tau=2.0**-10, t_end=20.0, outputs=41,
                           n_grid=2048, seeds=6)
@@ -54,7 +55,7 @@ def relative_gap(varpro: dict, two_timescale: dict) -> float:
 
 
 def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1,
-        resume: bool = False) -> dict:
+        resume: bool = False, executor=None) -> dict:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -64,12 +65,11 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     base = QUICK if quick else FULL
     widths = WIDTHS_QUICK if quick else WIDTHS_FULL
     out_dir.mkdir(parents=True, exist_ok=True)
-    ufd = ufd_reference(base, store=out_dir / "ufd.h5", resume=resume)
     configs = [replace(base, lam=lam, width=width, method=method)
                for lam in LAMBDAS for width in widths for method in METHODS]
     means = dict(zip(((e.lam, e.width, e.method) for e in configs),
-                     run_sweep(configs, {base.gamma: ufd}, jobs=jobs, progress=progress, out_dir=out_dir,
-                               resume=resume)))
+                     run_sweep(configs, GridReferences("ufd", out_dir, resume=resume), jobs=jobs,
+                               executor=executor, progress=progress, out_dir=out_dir, resume=resume)))
     by_lambda: dict = {}
     fig, axes = plt.subplots(len(LAMBDAS), 3, figsize=(15, 3.6 * len(LAMBDAS)), sharex=True)
     colors = plt.cm.viridis(np.linspace(0, 0.85, len(widths)))

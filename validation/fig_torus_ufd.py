@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from pdeflow.experiments import average_runs, check_claim, curves_summary, parameters, run_many, run_name
-from pdeflow.experiments_torus import configure, references, torus_setting, torus_ufd, write_figure_summary
+from pdeflow.experiments_torus import configure, torus_setting, ufd_references, write_figure_summary
 from pdeflow.metrics import smooth_particles
 
 WIDTH_FULL, WIDTH_QUICK = 1024, 256
@@ -40,7 +40,7 @@ DECADES = 1e-3      # image colours span [1e-3, 1] of each column's largest dens
 
 
 def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1,
-        resume: bool = False) -> dict:
+        resume: bool = False, executor=None) -> dict:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -51,11 +51,11 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     base = torus_setting(quick)
     width, lam = (WIDTH_QUICK, LAM_QUICK) if quick else (WIDTH_FULL, LAM_FULL)
     out_dir.mkdir(parents=True, exist_ok=True)
-    ufd = torus_ufd(base, out_dir, resume)
+    references = ufd_references(out_dir, resume)
     exp = configure(base, quick, width=width, lam=lam, reg="f_b")
-    reference = references(ufd, base.gamma)(exp)
-    runs = run_many([(exp, seed, reference, out_dir / f"{run_name(exp, seed)}.h5") for seed in range(exp.seeds)],
-                    jobs=jobs, progress=progress, resume=resume)
+    ufd = references(exp)
+    runs = run_many([(exp, seed, ufd, out_dir / f"{run_name(exp, seed)}.h5") for seed in range(exp.seeds)],
+                    jobs=jobs, executor=executor, progress=progress, resume=resume)
     mean = average_runs(runs)
     start_gap = float(mean["mmd_to_teacher"][0])
     shown = [int(np.argmin(np.abs(mean["t"] - t))) for t in SHOWN if t <= base.t_end]

@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from pdeflow.experiments import (ParticleExperiment, check_claim, fit_exponent, grid_distance, pairs, parameters,
-                                 run_sweep, seed_distances, wasserstein_reference, write_summary)
+                                 run_sweep, seed_distances, write_summary)
+from pdeflow.grid_references import GridReferences
 
 # τ = 2⁻⁸: the mean-field limit is the continuous-time flow, and the GD step moves the MMD to it by
 # less than 1 % between τ = 2⁻⁷ and 2⁻¹⁰ (M = 1024, t = 1, measured), far below the M-dependence.
@@ -45,7 +46,7 @@ GRID_SHARE = {"w1": 0.1, "mmd": 0.25}   # largest grid error allowed, as a share
 
 
 def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1,
-        resume: bool = False) -> dict:
+        resume: bool = False, executor=None) -> dict:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -55,15 +56,11 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     base = QUICK if quick else FULL
     widths, times = (WIDTHS_QUICK, TIMES_QUICK) if quick else (WIDTHS_FULL, TIMES_FULL)
     out_dir.mkdir(parents=True, exist_ok=True)
-    flows, coarse = {}, {}
-    for lam in LAMBDAS:
-        exp = replace(base, lam=lam)
-        flows[lam] = wasserstein_reference(exp, store=out_dir / f"flow_lam{lam:g}.h5", resume=resume,
-                                           progress=progress)
-        coarse[lam] = wasserstein_reference(replace(exp, n_grid=exp.n_grid // 2), resume=resume,
-                                            store=out_dir / f"flow_lam{lam:g}_n{exp.n_grid // 2}.h5")
+    flow_of = GridReferences("wasserstein", out_dir, resume=resume, progress=progress)
+    flows = {lam: flow_of(replace(base, lam=lam)) for lam in LAMBDAS}
+    coarse = {lam: flow_of(replace(base, lam=lam, n_grid=base.n_grid // 2)) for lam in LAMBDAS}
     configs = [replace(base, lam=lam, width=m) for lam in LAMBDAS for m in widths]
-    means = run_sweep(configs, lambda exp: flows[exp.lam], jobs=jobs, progress=progress, out_dir=out_dir,
+    means = run_sweep(configs, flow_of, jobs=jobs, executor=executor, progress=progress, out_dir=out_dir,
                       resume=resume)
     # seed by seed, for the root-mean-square over seeds and for W₁
     per_seed = {(exp.lam, exp.width): seed_distances(out_dir, exp, flows[exp.lam], ("mmd", "w1"))

@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from pdeflow.experiments import (ParticleExperiment, check_claim, pairs, parameters, run_sweep, seed_distances,
-                                 ufd_reference, wasserstein_reference, write_summary)
+                                 write_summary)
+from pdeflow.grid_references import GridReferences
 from pdeflow.metrics import energy_distance_modes, grid_points, mmd, relu_invisible, wasserstein_circle
 
 FULL = ParticleExperiment(gamma=100.0, reg="f_u", n_data=4096, tau=2.0**-10, t_end=10.0, outputs=41,
@@ -75,7 +76,7 @@ def decomposition(flow, ufd, k, teacher: np.ndarray) -> dict:
 
 
 def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1,
-        resume: bool = False) -> dict:
+        resume: bool = False, executor=None) -> dict:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -84,10 +85,9 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     started = time.perf_counter()
     base = QUICK if quick else FULL
     out_dir.mkdir(parents=True, exist_ok=True)
-    ufd = ufd_reference(base, store=out_dir / "ufd.h5")
-    flows = {lam: wasserstein_reference(replace(base, lam=lam), store=out_dir / f"flow_lam{lam:g}.h5",
-                                        resume=resume, progress=progress)
-             for lam in sorted(set(LAMBDAS) | set(THESIS_LAMBDAS), reverse=True)}
+    ufd = GridReferences("ufd", out_dir, resume=resume)(base)
+    flow_of = GridReferences("wasserstein", out_dir, resume=resume, progress=progress)
+    flows = {lam: flow_of(replace(base, lam=lam)) for lam in sorted(set(LAMBDAS) | set(THESIS_LAMBDAS), reverse=True)}
     teacher = np.asarray(base.problem().teacher)
     at = [int(np.argmin(np.abs(ufd.t - t))) for t in TIMES]
 
@@ -98,7 +98,7 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
 
     # the thesis setting: particles beside both grid runs
     configs = [replace(base, lam=lam) for lam in THESIS_LAMBDAS]
-    means = run_sweep(configs, lambda exp: flows[exp.lam], jobs=jobs, progress=progress, out_dir=out_dir,
+    means = run_sweep(configs, flow_of, jobs=jobs, executor=executor, progress=progress, out_dir=out_dir,
                       resume=resume)
     particles_to_ufd = {exp.lam: seed_distances(out_dir, exp, ufd)["mmd"].mean(axis=0) for exp in configs}
     thesis = {f"{exp.lam:g}": {"t": [float(t) for t in mean["t"]],

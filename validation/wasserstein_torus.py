@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from pdeflow.experiments import (ParticleExperiment, check_claim, fit_exponent, grid_distance, pairs, parameters,
-                                 run_sweep, seed_distances, wasserstein_reference, write_summary)
+                                 run_sweep, seed_distances, write_summary)
+from pdeflow.grid_references import GridReferences
 
 FULL = ParticleExperiment(gamma=100.0, lam=1e-2, reg="f_u", n_data=4096, tau=2.0**-8, t_end=2.0, outputs=5,
                           n_grid=64, seeds=4, space="torus", data_seed=0)
@@ -55,7 +56,7 @@ MEAN_DISTANCE = mean_uniform_distance()   # ≈ 1.2199
 
 
 def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1,
-        resume: bool = False) -> dict:
+        resume: bool = False, executor=None) -> dict:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -65,11 +66,12 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     base = QUICK if quick else FULL
     widths, times = (WIDTHS_QUICK, TIMES_QUICK) if quick else (WIDTHS_FULL, TIMES_FULL)
     out_dir.mkdir(parents=True, exist_ok=True)
-    flow = wasserstein_reference(base, store=out_dir / "flow.h5", resume=resume, progress=progress)
-    coarse = wasserstein_reference(replace(base, n_grid=base.n_grid // 2), resume=resume,
-                                   store=out_dir / f"flow_n{base.n_grid // 2}.h5")
+    flow_of = GridReferences("wasserstein", out_dir, resume=resume, progress=progress)
+    flow = flow_of(base)
+    coarse = flow_of(replace(base, n_grid=base.n_grid // 2))
     configs = [replace(base, width=m) for m in widths]
-    means = run_sweep(configs, lambda exp: flow, jobs=jobs, progress=progress, out_dir=out_dir, resume=resume)
+    means = run_sweep(configs, flow_of, jobs=jobs, executor=executor, progress=progress, out_dir=out_dir,
+                      resume=resume)
     rms = {exp.width: np.sqrt(np.mean(seed_distances(out_dir, exp, flow)["mmd"] ** 2, axis=0)) for exp in configs}
 
     at = [int(np.argmin(np.abs(flow.t - t))) for t in times]

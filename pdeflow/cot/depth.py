@@ -21,9 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .residuals import ResidualMap
+from .residuals import FusedDepth, ResidualMap
 
-__all__ = ["DepthPass", "depth_pass", "potentials", "kernel_matrices", "gradient_norm", "pl_lower_bound"]
+__all__ = ["DepthPass", "depth_pass", "potentials", "kernel_matrices", "gradient_norm", "pl_lower_bound",
+           "FusedDepth", "DepthWorkspace"]
 
 
 @dataclass
@@ -110,31 +111,109 @@ def depth_pass(residual: ResidualMap, theta: np.ndarray, weights: np.ndarray, x0
     return DepthPass(xs, ps, risk, potential, velocity, dth)
 
 
+class DepthWorkspace:
+    """Repeated depth passes of one residual, S layers, C atoms per layer and N data, allocation-free.
+
+    The buffers are allocated once and refilled by every :meth:`run`: a right-hand side
+    evaluation of the grid or of the particles is one compiled call.  Residuals without a fused
+    kernel run :func:`depth_pass` and copy its results into the same buffers.
+
+    Parameters
+    ----------
+    residual : ResidualMap
+    S, C : int
+        Layers and atoms per layer.
+    x0, y : ndarray, shape (N, d)
+        Data and targets.
+    shared : bool
+        One set of atoms for all layers (the grid) rather than one per layer (particles).
+
+    Attributes
+    ----------
+    xs, ps : ndarray, shape (S + 1, N) if d = 1 else (S + 1, N, d)
+        Forward states and adjoints of the last run.
+    potential : ndarray, shape (S, C)
+    velocity : ndarray, shape (S, C) if p = 1 else (S, C, p)
+        Filled when the run asked for velocities.
+    kernels : ndarray, shape (S, N·d, N·d)
+        Tangent kernels 𝕂_k, filled when the run asked for them.
+    risk : float
+    """
+
+    def __init__(self, residual: ResidualMap, S: int, C: int, x0: np.ndarray, y: np.ndarray, *, shared: bool):
+        self.residual, self.S, self.C, self.shared = residual, S, C, shared
+        d, p = residual.d, residual.p
+        N = x0.shape[0]
+        self.x0, self.y = np.asarray(x0, dtype=float), np.asarray(y, dtype=float)
+        # kernels of 1-D data take x0, y as (N,), of d-dimensional data as (N, d)
+        self._x0 = np.ascontiguousarray(self.x0[:, 0] if d == 1 else self.x0)
+        self._y = np.ascontiguousarray(self.y[:, 0] if d == 1 else self.y)
+        tail = () if d == 1 else (d,)
+        self.xs = np.zeros((S + 1, N) + tail)
+        self.ps = np.zeros((S + 1, N) + tail)
+        self.potential = np.zeros((S, C))
+        self.velocity = np.zeros((S, C) + (() if p == 1 else (p,)))
+        self.kernels = np.zeros((S, N * d, N * d))
+        self.risk = float("nan")
+        self.fused = residual.fused()
+        R = 1 if shared else S
+        self.work = None if self.fused is None else np.empty(self.fused.work_size(S, R, N, C, d))
+
+    def kernel_theta(self, theta: np.ndarray) -> np.ndarray:
+        """θ of shape (C, p) (shared) or (S, C, p) in the kernel's layout: (R, C) for p = 1, else (R, C, p)."""
+        th = np.asarray(theta, dtype=float)
+        th = th[None] if th.ndim == 2 else th
+        return np.ascontiguousarray(th[..., 0] if self.residual.p == 1 else th)
+
+    def run(self, theta: np.ndarray, weights: np.ndarray, wscale: float = 1.0, *, velocities: bool = False,
+            kernels: bool = False) -> float:
+        """One depth pass with layer weights ``wscale * weights`` (S, C); θ as :meth:`kernel_theta` gives.
+
+        Returns R_S and leaves x, p, Π (and V, 𝕂 when asked) in the buffers.
+        """
+        if self.fused is not None:
+            f = self.fused
+            self.risk = f.kernel(theta, weights, float(wscale), self._x0, self._y, f.params, velocities, kernels,
+                                 self.xs, self.ps, self.potential, self.velocity, self.kernels, self.work)
+            return self.risk
+        p = self.residual.p
+        th = theta[..., None] if p == 1 else theta
+        th = th[0] if self.shared else th
+        w = wscale * np.asarray(weights)
+        dp = depth_pass(self.residual, th, w, self.x0, self.y, velocities=velocities or kernels)
+        self.xs[...] = dp.x.reshape(self.xs.shape)
+        self.ps[...] = dp.p.reshape(self.ps.shape)
+        self.potential[...] = dp.potential
+        if velocities:
+            self.velocity[...] = dp.velocity.reshape(self.velocity.shape)
+        if kernels:
+            self.kernels[...] = kernel_matrices(dp, w)
+        self.risk = dp.risk
+        return self.risk
+
+    def depth_pass(self) -> DepthPass:
+        """The last run as a :class:`DepthPass` (copies; ``velocity`` as (S, C, p), no ``dth``)."""
+        d, p = self.residual.d, self.residual.p
+        S, C = self.potential.shape
+        N = self.xs.shape[1]
+        return DepthPass(self.xs.reshape(S + 1, N, d).copy(), self.ps.reshape(S + 1, N, d).copy(), self.risk,
+                         self.potential.copy(), self.velocity.reshape(S, C, p).copy())
+
+
 def potentials(residual: ResidualMap, theta: np.ndarray, weights: np.ndarray, x0: np.ndarray,
                y: np.ndarray, *, velocities: bool = False) -> tuple[float, np.ndarray, np.ndarray | None]:
     """``(R_S, Π (S, C), V (S, C, p) or None)``: what a right-hand side needs of a depth pass.
 
     Uses the residual's fused numba kernel when it has one (:meth:`ResidualMap.fused`), else
-    :func:`depth_pass`; the two agree to round-off (tested).
+    :func:`depth_pass`; the two agree to round-off (tested).  Repeated passes should keep a
+    :class:`DepthWorkspace` instead (this allocates one per call).
     """
-    fused = residual.fused()
-    if fused is None:
-        dp = depth_pass(residual, theta, weights, x0, y, velocities=velocities)
-        return dp.risk, dp.potential, dp.velocity
-    kernel, params = fused
     S, C = weights.shape
-    p = residual.p
-    th = np.ascontiguousarray(theta if theta.ndim == 3 else theta[None], dtype=float)
-    th = th[..., 0] if p == 1 else th
-    pot = np.empty((S, C))
-    vel = np.empty((S, C) if p == 1 else (S, C, p))
-    # kernels of 1-D data take x0, y as (N,), of d-dimensional data as (N, d)
-    xa, ya = (x0[:, 0], y[:, 0]) if residual.d == 1 else (x0, y)
-    risk = kernel(th, np.ascontiguousarray(weights, dtype=float), np.ascontiguousarray(xa, dtype=float),
-                  np.ascontiguousarray(ya, dtype=float), params, velocities, pot, vel)
+    ws = DepthWorkspace(residual, S, C, x0, y, shared=theta.ndim == 2)
+    risk = ws.run(ws.kernel_theta(theta), np.ascontiguousarray(weights, dtype=float), velocities=velocities)
     if not velocities:
-        return risk, pot, None
-    return risk, pot, vel.reshape(S, C, p)
+        return risk, ws.potential, None
+    return risk, ws.potential, ws.velocity.reshape(S, C, residual.p)
 
 
 def kernel_matrices(dp: DepthPass, weights: np.ndarray) -> np.ndarray:

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar, NamedTuple
+from typing import Callable, ClassVar, NamedTuple
 
 import numpy as np
 from scipy.special import i0e
 
-__all__ = ["ResidualMap", "ResidualValues", "LinearTrig", "CircleTranslation", "TanhSHL",
+__all__ = ["ResidualMap", "ResidualValues", "FusedDepth", "LinearTrig", "CircleTranslation", "TanhSHL",
            "TorusTranslation", "RESIDUALS", "register_residual"]
 
 
@@ -33,6 +33,31 @@ class ResidualValues(NamedTuple):
     psi: np.ndarray
     dx: np.ndarray
     dth: np.ndarray | None
+
+
+class FusedDepth(NamedTuple):
+    """A residual family's fused numba depth pass (:mod:`pdeflow.cot.kernels`) and its scratch needs.
+
+    Attributes
+    ----------
+    kernel : callable
+        The compiled pass (signature in :mod:`pdeflow.cot.kernels`).
+    params : ndarray
+        The family's parameters as the kernel reads them.
+    pair_values : int
+        Values kept per (layer, datum, atom) from the forward pass for the backward one.
+    atom_values : int
+        Values per atom that depend on θ only (e.g. cos θ, sin θ).
+    """
+
+    kernel: Callable
+    params: np.ndarray
+    pair_values: int
+    atom_values: int
+
+    def work_size(self, S: int, R: int, N: int, C: int, d: int) -> int:
+        """Entries of the kernel's 1-D scratch for S layers, R atom rows of C atoms, N data in ℝ^d."""
+        return S * N * C * self.pair_values + R * C * self.atom_values + S * N * d * d + 3 * S
 
 
 class ResidualMap(ABC):
@@ -65,11 +90,12 @@ class ResidualMap(ABC):
             Also return D_θψ (shape (C, N, d, p)); else ``dth`` is ``None``.
         """
 
-    def fused(self):
-        """``(kernel, params)`` of a fused numba depth pass (:mod:`pdeflow.cot.kernels`), or None.
+    def fused(self) -> FusedDepth | None:
+        """The family's fused numba depth pass (:mod:`pdeflow.cot.kernels`), or None.
 
-        Families with one are run by it in the grid and particle right-hand sides; the generic
-        numpy :func:`~pdeflow.cot.depth.depth_pass` is its twin (and serves the diagnostics).
+        Families with one are run by it in the grid and particle right-hand sides and
+        diagnostics (:class:`~pdeflow.cot.depth.DepthWorkspace`); the generic numpy
+        :func:`~pdeflow.cot.depth.depth_pass` is its twin.
         """
         return None
 
@@ -77,6 +103,15 @@ class ResidualMap(ABC):
         """JSON-friendly parameters (stored with runs)."""
         from dataclasses import asdict
         return {"family": self.name, **asdict(self)}
+
+
+def _check_kappa(kappa: float, span: int) -> None:
+    """κ finite with span·|κ| ≤ 708: the exponent κ(Σcos − span) of the fused kernels stays where
+    their exp is exact (:data:`pdeflow.vecmath.EXP_MODERATE`; beyond, e^{−span·κ} underflows anyway)."""
+    from ..vecmath import EXP_MODERATE
+
+    if not (np.isfinite(kappa) and span * abs(kappa) <= EXP_MODERATE):
+        raise ValueError(f"kappa must be finite with |kappa| <= {EXP_MODERATE / span:g}, got {kappa!r}")
 
 
 #: Residual families by name (open: :func:`register_residual` adds one).
@@ -118,7 +153,7 @@ class LinearTrig(ResidualMap):
 
     def fused(self):
         from .kernels import linear_trig_depth
-        return linear_trig_depth, np.array([self.A])
+        return FusedDepth(linear_trig_depth, np.array([self.A]), 0, 0)
 
 
 @register_residual
@@ -137,6 +172,9 @@ class CircleTranslation(ResidualMap):
     p: int = 1
     periodic: tuple[bool, ...] = (True,)
 
+    def __post_init__(self) -> None:
+        _check_kappa(self.kappa, 2)
+
     def evaluate(self, theta, x, want_theta=False):
         z = x[None, :, 0] - theta[:, 0:1]                          # (C, N)
         e = np.exp(self.kappa * (np.cos(z) - 1.0))
@@ -147,7 +185,7 @@ class CircleTranslation(ResidualMap):
 
     def fused(self):
         from .kernels import circle_translation_depth
-        return circle_translation_depth, np.array([self.A, self.kappa, i0e(self.kappa)])
+        return FusedDepth(circle_translation_depth, np.array([self.A, self.kappa, i0e(self.kappa)]), 2, 2)
 
     def fourier(self, k: int) -> float:
         """a_k = 2A e^{−κ} I_k(κ): g(z) = Σ_{k≥1} a_k cos(kz)."""
@@ -184,7 +222,7 @@ class TanhSHL(ResidualMap):
 
     def fused(self):
         from .kernels import tanh_shl_depth
-        return tanh_shl_depth, np.array([self.A, self.w0])
+        return FusedDepth(tanh_shl_depth, np.array([self.A, self.w0]), 1, 1)
 
 
 @register_residual
@@ -204,6 +242,9 @@ class TorusTranslation(ResidualMap):
     d: int = 2
     p: int = 2
     periodic: tuple[bool, ...] = (True, True)
+
+    def __post_init__(self) -> None:
+        _check_kappa(self.kappa, 4)
 
     @property
     def rotation(self) -> np.ndarray:
@@ -228,4 +269,4 @@ class TorusTranslation(ResidualMap):
 
     def fused(self):
         from .kernels import torus_translation_depth
-        return torus_translation_depth, np.array([self.A, self.kappa, self.alpha])
+        return FusedDepth(torus_translation_depth, np.array([self.A, self.kappa, self.alpha]), 5, 4)

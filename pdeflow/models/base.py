@@ -49,6 +49,11 @@ class GridModel(ABC):
     mass_rtol : float or None
         Relative mass drift beyond which a step is refused (the schemes conserve mass to
         round-off, so a larger drift means the integrator lost accuracy); ``None``: no check.
+    blas_threads : int or None
+        BLAS threads while integrating (:func:`pdeflow.integrators.blas_threads_limited`);
+        ``None`` leaves them alone.  A model whose right-hand side does no BLAS work sets 1:
+        the integrator's vector operations gain nothing from threads and lose much on a busy
+        machine.
     """
 
     name: ClassVar[str] = "grid"
@@ -56,6 +61,7 @@ class GridModel(ABC):
     default_method: ClassVar[str] = "LSODA"
     mass_rtol: ClassVar[float | None] = 1e-10
     band_hint: ClassVar[int | None] = None
+    blas_threads: ClassVar[int | None] = None
 
     domain: Domain
 

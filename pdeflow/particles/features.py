@@ -16,7 +16,9 @@ import numba as nb
 import numpy as np
 
 from ..domains import Domain
-from .operators import DenseFeatures, SortedReLUCircle
+from .dense import FusedDenseFeatures
+from .laplace import ROWS_PER_BLOCK, laplace_torus_pass
+from .operators import DenseFeatures, ResidualTerms, SortedReLUCircle
 
 
 class FeatureMap:
@@ -134,6 +136,34 @@ class LaplaceRBF(FeatureMap):
     def fill(self, omega, x, A, dA):
         """Fill ``A[j, i] = φ(ωᵢ, xⱼ)`` and ``dA[k, j, i] = ∂φ/∂ω_k`` (numba, in place)."""
         _laplace_torus(omega, x, self.period, self.scale, A, dA)
+
+    def bind(self, x):
+        """ω ↦ A(ω) on the data ``x``, filled and applied by fused kernels (:mod:`pdeflow.particles.dense`)."""
+        return FusedDenseFeatures(self, x)
+
+    def fused_pass(self, omega, x, A, A32, fill, y=None, z=None, divisor=1.0,
+                   gradient=False) -> ResidualTerms | None:
+        """One pass over A (:func:`~pdeflow.particles.laplace.laplace_torus_pass`).
+
+        With ``fill``, write ``A[j, i] = φ(ωᵢ, xⱼ)`` (float64) and ``A32`` = A in float32
+        (``omega`` (M, 2)); with labels ``y`` and weights ``z``, return r = y − Az/divisor,
+        Aᵀr/N, Aᵀy/N and, if ``gradient``, (∇_ωA)ᵀr/N as
+        :class:`~pdeflow.particles.operators.ResidualTerms` (else None).
+        """
+        n, m = A.shape
+        residual = y is not None
+        part = np.empty((max(1, -(-n // ROWS_PER_BLOCK)), 4, m if residual else 0))
+        resid = np.empty(n if residual else 0)
+        y = np.empty(0) if y is None else y
+        z = np.empty(0) if z is None else z
+        laplace_torus_pass(np.ascontiguousarray(omega[:, 0]), np.ascontiguousarray(omega[:, 1]), x,
+                           self.period, self.scale, A, A32, bool(fill), y, z, float(divisor), resid, part,
+                           residual, bool(gradient))
+        if not residual:
+            return None
+        total = part.sum(axis=0) if gradient else part[:, :2].sum(axis=0)
+        total /= n
+        return ResidualTerms(resid, total[0], np.ascontiguousarray(total[2:].T) if gradient else None, total[1])
 
 
 def feature_map_for(domain: Domain) -> FeatureMap:

@@ -8,6 +8,12 @@ way that is exact:
 * ``normal(v)``  = AᵀA v/N                   (M,)
 * ``gram()``     = AᵀA/N                     (M, M), for preconditioning
 
+and ``residual(z, y, divisor)`` = (r = y − Az/divisor, Aᵀr/N, (∇_ωA)ᵀr/N), which an operator
+may fuse into one pass (by default: ``forward`` then ``adjoint``).  An operator may also
+offer ``approximate``: the same operator with A rounded to single precision, whose
+``normal`` and ``gram`` are about twice as cheap; the projection then iterates on it and
+measures every residual with the exact one (:class:`~pdeflow.particles.Projection`).
+
 Atoms have shape ``(M, dim)``; feature maps on a 1-D space also take ``(M,)``.
 
 :class:`DenseOperator` stores A and ∇_ωA (O(MN) per step).  :class:`SortedReLUCircle` uses
@@ -28,10 +34,41 @@ import numpy as np
 from ..sums import compensated_cumsum
 
 
+@dataclass(frozen=True)
+class ResidualTerms:
+    """What one pass over A gives for weights z and labels y (docs: theory/particles).
+
+    Attributes
+    ----------
+    resid : ndarray, shape (N,)
+        r = y − Az/divisor.
+    adjoint : ndarray, shape (M,)
+        Aᵀr/N.
+    gradient : ndarray, shape (M, dim), or None
+        (∇_ωA)ᵀr/N, i.e. (1/N)Σⱼ rⱼ ∇_ωφ(ωᵢ, xⱼ); ``None`` when not asked for.
+    data_term : ndarray, shape (M,), or None
+        Aᵀy/N, when the pass gives it for free.
+    """
+
+    resid: np.ndarray
+    adjoint: np.ndarray
+    gradient: np.ndarray | None
+    data_term: np.ndarray | None = None
+
+
 class FeatureOperator:
     """A at one configuration ω; see the module docstring for the four products."""
 
     shape: tuple[int, int]
+    #: The operator with A in single precision, when it has one (see the module docstring).
+    approximate: "FeatureOperator | None" = None
+
+    def residual(self, z: np.ndarray, y: np.ndarray, divisor: float = 1.0,
+                 gradient: bool = True) -> ResidualTerms:
+        """r = y − Az/divisor with Aᵀr/N and (∇_ωA)ᵀr/N (shapes (N,), (M,), (M, dim))."""
+        resid = y - self.forward(z) / divisor
+        h, grad = self.adjoint(resid)
+        return ResidualTerms(resid, h, grad)
 
     def forward(self, u: np.ndarray) -> np.ndarray:
         raise NotImplementedError

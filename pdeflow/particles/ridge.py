@@ -54,9 +54,12 @@ def pcg(apply: Callable, b: np.ndarray, precondition: Apply, x: np.ndarray, *, t
     image : ndarray, shape (n,), or None
         T x (``tracked`` only).
     """
-    first = apply(x)
-    sx, image = first if tracked else (first, None)
-    res = b - sx
+    if x.any():
+        first = apply(x)
+        sx, image = first if tracked else (first, None)
+        res = b - sx
+    else:   # from zero (a correction): the product would be zero
+        res, image = b.copy(), (np.zeros_like(x) if tracked else None)
     z = precondition(res)
     p = z.copy()
     rz = res @ z

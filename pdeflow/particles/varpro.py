@@ -25,11 +25,17 @@ from ..errors import IntegrationError
 from ..scalars import as_count, as_real
 from ..io import TrajectoryWriter, as_saved, load_trajectory, read_checkpoint
 from ..runs import Run
+from ..threads import blas_threads_limited
 from ..trajectory import Trajectory
 from .data import TeacherStudent
 from .operators import FeatureOperator
 from .regularizers import Regularizer, regularizer
 from .ridge import SpectralPreconditioner, pcg
+
+
+#: Steps ahead over which the extra iterations of the last solve are expected to recur
+#: (mixed-precision refresh policy, :meth:`Projection._count`).
+REFRESH_HORIZON = 8
 
 
 @dataclass
@@ -47,7 +53,20 @@ class Projection:
     earlier ω (from its Cholesky factor; applying an explicit inverse is one symmetric
     matrix–vector product, several times cheaper than two triangular solves).  Particles move
     little per step, so a few iterations suffice and the inverse is recomputed only when they
-    stop sufficing.  For atoms that never move (a grid: only the masses change), pass a
+    stop sufficing.
+
+    Mixed precision: when the operator has a single-precision twin (``op.approximate``, the
+    Laplace features), each solve is an iterative refinement.  The residual
+    r = AᵀY/N + λ·shift − Su is always formed with the double A (one fused pass, the first
+    one inside the fill of A), and conjugate gradients on the single-precision matrix solve
+    for the correction, until the true residual is below ``tol``.  The preconditioner is then
+    refreshed from the single-precision Gram matrix at the current ω once the iterations it
+    has cost beyond the first solve after the last refresh reach ``refresh_cost``
+    (:meth:`_count`; by default what a refresh costs in iterations, measured at M = 1024,
+    N = 4096 and scaled: M/16 + M²/(12N)).  Counting iterations rather than seconds keeps a
+    run reproducible.
+
+    For atoms that never move (a grid: only the masses change), pass a
     :class:`~pdeflow.particles.ridge.SpectralPreconditioner` as ``preconditioner``.  For f_r,
     Newton–CG on the convex objective.  ``residual`` is ‖b − Su‖/‖b‖ (quadratic) or the
     relative gradient norm (f_r) of the last solve.
@@ -63,8 +82,12 @@ class Projection:
     factorizations: int = 0
     preconditioner: SpectralPreconditioner | None = None   # fixed atoms: G's leading eigenpairs
     extrapolate: bool = True     # start from 2·last − before when asked to start from the last solution
+    refresh_cost: float | None = None   # mixed precision: iterations a refresh is worth (None: M/16 + M²/(12N))
+    max_rounds: int = 4          # mixed precision: refinement rounds before giving up
     _inverse: np.ndarray | None = field(default=None, repr=False)   # upper triangle used
     _previous: tuple | None = field(default=None, repr=False)
+    _baseline: int | None = field(default=None, repr=False)   # iterations of the first solve after a refresh
+    _excess: float = field(default=0.0, repr=False)           # iterations spent beyond it since
 
     def _refactor(self, op: FeatureOperator, d: np.ndarray | None = None) -> None:
         m = op.shape[1]
@@ -84,6 +107,54 @@ class Projection:
         # only needs to be near the inverse, the residual itself stays in double
         self._inverse = inverse.astype(np.float32)
         self.factorizations += 1
+
+    def _refactor_single(self, op: FeatureOperator) -> None:
+        """The preconditioner from the single-precision Gram matrix at the current ω (double if that fails)."""
+        m = op.shape[1]
+        gram = op.approximate.upper_gram()
+        gram /= m
+        gram.flat[:: m + 1] += self.lam
+        factor, info = lapack.spotrf(gram, lower=0, overwrite_a=1, clean=0)
+        if info == 0:
+            inverse, info = lapack.spotri(factor, lower=0, overwrite_c=1)
+        if info == 0:
+            self._inverse = inverse
+            self.factorizations += 1
+        else:   # too ill-conditioned for single precision (λ tiny against AᵀA/(MN))
+            self._refactor(op)
+        self._baseline, self._excess = None, 0.0
+
+    def _refresh_due(self, op: FeatureOperator) -> bool:
+        n, m = op.shape
+        if self._inverse is None or self._inverse.shape[0] != m:
+            return True
+        cost = m / 16 + m * m / (12 * n) if self.refresh_cost is None else self.refresh_cost
+        return self._excess >= cost
+
+    def _count(self, iterations: int) -> None:
+        """Charge a solve's iterations to the refresh policy.
+
+        The first solve after a refresh is the baseline.  A refresh is due once the
+        iterations spent beyond it pay for one: those already spent since the refresh, or
+        those the last solve forecasts for the next :data:`REFRESH_HORIZON` steps, whichever
+        is more (a sudden jump, when the particles start moving fast, is answered at once
+        rather than after it has been paid for).
+        """
+        if self._baseline is None:
+            self._baseline = iterations
+            return
+        extra = max(0, iterations - self._baseline)
+        self._excess = max(self._excess + extra, REFRESH_HORIZON * extra)
+
+    def refresh_state(self) -> np.ndarray:
+        """The refresh policy's counters (baseline, excess) as an array, −1 for no baseline (checkpoints)."""
+        return np.array([-1.0 if self._baseline is None else float(self._baseline), self._excess])
+
+    def restore_refresh_state(self, state) -> None:
+        """Set the counters saved by :meth:`refresh_state`."""
+        baseline, excess = (float(v) for v in np.asarray(state, dtype=float))
+        self._baseline = None if baseline < 0 else int(baseline)
+        self._excess = excess
 
     def _precondition(self, r: np.ndarray) -> np.ndarray:
         return blas.ssymv(1.0, self._inverse, r.astype(np.float32), lower=0).astype(float)
@@ -108,7 +179,12 @@ class Projection:
         if weights is not None:
             return self.solve_weighted(op, op.adjoint(y)[0], weights, u0)[0]
         start = self._start(u0)
-        u = self._solve_quadratic(op, y, start) if self.reg.quadratic else self._solve_convex(op, y, start)
+        if not self.reg.quadratic:
+            u = self._solve_convex(op, y, start)
+        elif op.approximate is not None:
+            u = self._solve_refined(op, y, start)
+        else:
+            u = self._solve_quadratic(op, y, start)
         self._previous = (u0 if u0 is not None else u, u)
         return u
 
@@ -171,6 +247,45 @@ class Projection:
             break
         if self.residual > 10 * self.tol:
             raise RuntimeError(f"projection did not converge: relative residual {self.residual:.2e}")
+        return u
+
+    def _solve_refined(self, op, y, u0):
+        """Mixed-precision iterative refinement (see the class docstring): u ← u + δ, S̃δ = b − Su by PCG.
+
+        The correction's own error (S − S̃)δ is 2⁻²⁴ of a correction that is already small, so
+        one round usually reaches ``tol``; the inner tolerance leaves half of it for that error.
+        """
+        m = op.shape[1]
+        lam, shift = self.lam, self.reg.shift
+        if self._refresh_due(op):
+            self._refactor_single(op)
+        single = op.approximate
+
+        def apply(v):
+            return single.normal(v) / m + lam * v
+
+        u = np.zeros(m) if u0 is None else np.array(u0, dtype=float)
+        total = 0
+        for attempt in range(self.max_rounds + 1):
+            # the first residual comes out of the fill; later ones are, most likely, the
+            # last, whose gradient the velocity needs
+            terms = op.residual(u, y, m, gradient=attempt > 0)
+            data = terms.data_term if terms.data_term is not None else op.adjoint(y)[0]
+            r = terms.adjoint + lam * (shift - u)
+            bnorm, rnorm = np.linalg.norm(data + lam * shift), np.linalg.norm(r)
+            self.residual = rnorm / bnorm if bnorm > 0 else rnorm
+            if self.residual <= self.tol or attempt == self.max_rounds:
+                break
+            delta, k, _, _ = pcg(apply, r, self._precondition, np.zeros(m), tol=0.5 * self.tol * bnorm / rnorm,
+                                 max_iter=self.max_iter)
+            total += k
+            u = u + delta
+            if k >= self.max_iter:   # the preconditioner no longer fits: refresh before going on
+                self._refactor_single(op)
+        self.iterations = total
+        if self.residual > self.tol:
+            raise RuntimeError(f"projection did not converge: relative residual {self.residual:.2e}")
+        self._count(total)
         return u
 
     def _solve_convex(self, op, y, u0):
@@ -357,13 +472,13 @@ class VarPro:
         """
         n, m = op.shape
         if weights is None:
-            resid = self.problem.y - op.forward(u) / m
+            terms = op.residual(u, self.problem.y, m)
             penalty = self.reg.f(u).mean()
         else:
-            resid = self.problem.y - op.forward(weights * u)
+            terms = op.residual(weights * u, self.problem.y, 1.0)
             penalty = weights @ self.reg.f(u)
-        h, grad_h = op.adjoint(resid)
-        h /= self.lam
+        resid, grad_h = terms.resid, terms.gradient
+        h = terms.adjoint / self.lam
         velocity = u[:, None] * grad_h / self.lam
         if velocity.shape[1] == 1:  # 1-D features: ω has shape (M,)
             velocity = velocity[:, 0]
@@ -377,8 +492,9 @@ class VarPro:
         ``weights`` (shape (M,)) are the atom masses, 1/M each by default; the velocity has
         the shape of ``omega``.
         """
-        op, u = self._fields(omega, u_prev, weights)
-        _, velocity, risk = self.potential_terms(op, u, weights)
+        with blas_threads_limited(1):
+            op, u = self._fields(omega, u_prev, weights)
+            _, velocity, risk = self.potential_terms(op, u, weights)
         return VarProState(omega, u, np.reshape(velocity, np.shape(omega)), risk, self.projection.residual)
 
     def reduced_risk(self, omega: np.ndarray) -> float:
@@ -434,6 +550,9 @@ def _resume_point(store, model: str, params: dict, problem: TeacherStudent, omeg
     previous = load_trajectory(store)
     theirs = {k: v for k, v in previous.params.items() if k != "steps"}
     ours = {k: v for k, v in as_saved(params).items() if k != "steps"}
+    if theirs.get("config_key") != ours.get("config_key"):
+        raise ValueError(f"cannot resume {str(store)!r}: it holds the run of another configuration "
+                         f"(config_key {theirs.get('config_key')}, not {ours.get('config_key')})")
     if previous.model != model or theirs != ours:
         raise ValueError(f"cannot resume {str(store)!r}: it holds a {previous.model} run with parameters "
                          f"{theirs}, not {ours}")
@@ -508,16 +627,17 @@ def _run(problem, omega0, *, steps, save_every, tau, store, overwrite, progress,
         run.stats.update(steps=steps, resumed_at_step=first)
         k = first - 1   # the last step completed
         try:
-            for k, state in stepper.advance(omega, u, first, steps):
-                _check_step(k, tau, state)
-                if (k % save_every == 0 or k == steps) and (k > first or previous is None):
-                    # checkpoint first: stopped between the two, the file's last output is the
-                    # previous one, whose checkpoint is kept beside this one
-                    if run.recorder.writer is not None:
-                        run.recorder.writer.write_checkpoint(k, stepper.checkpoint())
-                    run.record(k * tau, positions=state.omega, u=state.u, risk=state.risk,
-                               residual=state.residual)
-                bar.update(1)
+            with blas_threads_limited(1):
+                for k, state in stepper.advance(omega, u, first, steps):
+                    _check_step(k, tau, state)
+                    if (k % save_every == 0 or k == steps) and (k > first or previous is None):
+                        # checkpoint first: stopped between the two, the file's last output is the
+                        # previous one, whose checkpoint is kept beside this one
+                        if run.recorder.writer is not None:
+                            run.recorder.writer.write_checkpoint(k, stepper.checkpoint())
+                        run.record(k * tau, positions=state.omega, u=state.u, risk=state.risk,
+                                   residual=state.residual)
+                    bar.update(1)
         except RuntimeError as err:   # the projection failed: name the time, keep the outputs
             if isinstance(err, IntegrationError):
                 raise
@@ -544,10 +664,18 @@ def _check_run_args(steps, save_every, tau) -> tuple[int, int, float]:
     return steps, save_every, tau
 
 
+def _record_key(params: dict, key: str | None) -> None:
+    """Add the run's configuration key to its parameters (resuming a file of another key is refused)."""
+    if key is not None:
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"key must be a non-empty string, got {key!r:.60}")
+        params["config_key"] = key
+
+
 def run_varpro(problem: TeacherStudent, omega0, *, lam: float, reg: str = "f_b", r: float = 2.0,
                tau: float = 2.0**-10, steps: int, save_every: int = 1, tol: float = 1e-10,
                store: str | os.PathLike | None = None, overwrite: bool = False,
-               progress: bool = False, resume: bool = False) -> Trajectory:
+               progress: bool = False, resume: bool = False, key: str | None = None) -> Trajectory:
     """VarPro gradient descent ωᵢ ← ωᵢ + τuᵢ∇h(ωᵢ) (docs: theory/particles, eq. III.42) from ``omega0``.
 
     Parameters
@@ -579,6 +707,10 @@ def run_varpro(problem: TeacherStudent, omega0, *, lam: float, reg: str = "f_b",
         the last output saved there (up to ``steps``) instead of starting over.  The
         projection's warm start is saved with every output, so a resumed run is the
         uninterrupted one bit for bit.
+    key : str, optional
+        The key of the run's whole configuration (e.g. :func:`pdeflow.experiments.run_key`),
+        recorded as the parameter and HDF5 attribute ``config_key``; resuming a file whose
+        ``config_key`` differs is refused.
 
     Returns
     -------
@@ -600,6 +732,7 @@ def run_varpro(problem: TeacherStudent, omega0, *, lam: float, reg: str = "f_b",
     params = {"lam": varpro.lam, "reg": varpro.reg.name, "r": float(r), "tau": tau, "steps": steps,
               "tol": float(tol), "gamma": problem.gamma, "M": int(omega0.shape[0]),
               "N": int(problem.x.shape[0])}
+    _record_key(params, key)
     projection = varpro.projection
     restored: dict = {}
 
@@ -620,12 +753,15 @@ def run_varpro(problem: TeacherStudent, omega0, *, lam: float, reg: str = "f_b",
 
     def checkpoint():
         before, _ = projection._previous
-        return {"u_before": before, "preconditioner": projection._inverse}
+        return {"u_before": before, "preconditioner": projection._inverse,
+                "refresh_policy": projection.refresh_state()}
 
     def restore(saved):
         if "u_before" in saved and "preconditioner" in saved:
             projection._inverse = np.asarray(saved["preconditioner"], dtype=np.float32)
             restored["u_before"] = np.asarray(saved["u_before"], dtype=float)
+            if "refresh_policy" in saved:
+                projection.restore_refresh_state(saved["refresh_policy"])
 
     stepper = _Stepper(advance, checkpoint, restore,
                        lambda: {"factorizations": projection.factorizations})
@@ -638,7 +774,7 @@ def run_two_timescale(problem: TeacherStudent, omega0, *, lam: float, reg: str =
                       r: float = 2.0, tau: float = 2.0**-10, eta: float | None = None, steps: int,
                       save_every: int = 1, store: str | os.PathLike | None = None,
                       overwrite: bool = False, progress: bool = False,
-                      resume: bool = False) -> Trajectory:
+                      resume: bool = False, key: str | None = None) -> Trajectory:
     """Two-timescale gradient descent on R̂/λ (docs: theory/particles, eq. III.44), η = λM by default.
 
     ωᵢ ← ωᵢ − Mτ∇_{ωᵢ}(R̂/λ) = ωᵢ + τuᵢ∇h(ωᵢ) and uᵢ ← uᵢ − η∇_{uᵢ}(R̂/λ) = uᵢ − (η/M)(f′(uᵢ) − h(ωᵢ)),
@@ -661,7 +797,7 @@ def run_two_timescale(problem: TeacherStudent, omega0, *, lam: float, reg: str =
         Step size of the outer weights, > 0; default λM (the thesis' choice).
     steps, save_every : int
         Number of steps; record every ``save_every`` steps (and the last).
-    store, overwrite, progress, resume : as :func:`run_varpro`.
+    store, overwrite, progress, resume, key : as :func:`run_varpro`.
 
     Returns
     -------
@@ -686,6 +822,7 @@ def run_two_timescale(problem: TeacherStudent, omega0, *, lam: float, reg: str =
         raise ValueError(f"eta must be > 0, got {eta}")
     params = {"lam": varpro.lam, "reg": varpro.reg.name, "r": float(r), "tau": tau, "eta": eta,
               "steps": steps, "gamma": problem.gamma, "M": m, "N": int(problem.x.shape[0])}
+    _record_key(params, key)
     if varpro.reg.name != "f_r":
         del params["r"]   # as files written before f_r was accepted here, so they still resume
     p = problem
