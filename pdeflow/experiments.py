@@ -327,7 +327,8 @@ def run_sweep(configs: list[ParticleExperiment], references: References, *, jobs
 
     ``references`` is a function of the experiment returning its grid run at the experiment's
     matched times — :class:`pdeflow.grid_references.GridReferences` solves and stores each
-    distinct one once — or ``None`` for an experiment without one (a teacher without density, γ = ∞).  It is called once per experiment, in this process; the runs go to
+    distinct one once — or ``None`` for an experiment without one (a teacher without density,
+    γ = ∞).  It is called once per experiment, in this process; the runs go to
     ``executor`` or ``jobs`` processes (:func:`run_many`).  With ``out_dir`` every particle run is
     kept there as HDF5 (:func:`run_name`), which is what lets ``resume`` continue an
     interrupted sweep.

@@ -30,7 +30,8 @@ TORUS_QUICK = ParticleExperiment(space="torus", gamma=100.0, n_data=1024, tau=2.
 
 #: Seeds per width in full mode.  A VarPro step costs ~N·M, so one M = 1024 run costs as much as 32
 #: runs at M = 32: the narrow widths get the thesis' 6 seeds, M = 512 two and M = 1024 one, which
-#: keeps the four figures within an hour on two cores at 40 steps/s for M = 1024 (docs: validation).
+#: keeps the four figures within an hour on two cores at the ~38 steps/s measured for M = 1024
+#: (about 50 minutes with their shared runs read back; docs: validation).
 FULL_SEEDS = {32: 6, 128: 6, 512: 2, 1024: 1}
 
 

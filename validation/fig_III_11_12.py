@@ -18,16 +18,18 @@ Claims checked:
   line in log scale (R² ≥ 0.9, rate > 0) on [t_end/40, t_end/5], before the finite-M floor.
 
 Full mode: the setting of :mod:`pdeflow.experiments_torus` — t_end = 20, outputs every 0.25,
-seeds 6 / 6 / 2 / 1 for M = 32 / 128 / 512 / 1024 (a step costs ~N·M: the two M = 1024 runs
-cost as much as 64 runs at M = 32).  At 40 steps/s for M = 1024 (20 480 steps: 512 s a run)
-the runs take 2·512 + 2·2·256 + 2·6·(64 + 16) ≈ 3000 core-seconds, 25 minutes on two cores.  The M = 1024 f_b run is
-the run fig_torus_ufd shows, and the two M = 1024 runs are fig_III_13's λ = 1e-3 pair: run
-those figures with the same ``--out`` and ``--resume`` to reuse them.
+seeds 6 / 6 / 2 / 1 for M = 32 / 128 / 512 / 1024 (a step costs ~N·M: one M = 1024 run costs as
+much as 25 runs at M = 32).  At the measured 38 / 75 / 370 / 970 steps/s (one core, N = 4096) for
+M = 1024 / 512 / 128 / 32 the 20 480-step runs take 2·540 + 4·275 + 12·55 + 12·21 ≈ 3 100
+core-seconds, 26 minutes on two cores.  The M = 1024 f_b run is the run fig_torus_ufd shows,
+and the two M = 1024 runs are fig_III_13's λ = 1e-3 pair: run those figures with the same
+``--out`` and ``--resume`` to reuse them.
 
 Quick mode: N = 1024, M ∈ {16, 64, 256}, λ = 1e-2 at τ = 2⁻⁸, t_end = 5, the UFD on 64², two
-seeds (seed 0 alone puts M = 256 only 0.5% below M = 64 in MMD to the UFD, seeds 1–3 20–40%).  λ = 1e-3 needs τ = 2⁻¹⁰ on the torus (2⁻⁹ diverges), four times the steps, each with
-about four times the conjugate-gradient iterations; λ = 1e-2 is in the same linear-rate regime
-(thesis Fig. III.13) and shows the same bias of f_b, larger.
+seeds (seed 0 alone puts M = 256 only 0.5% below M = 64 in run-averaged MMD to the UFD, seeds
+1–3 20–40%).  λ = 1e-3 needs τ = 2⁻¹⁰ on the torus (2⁻⁹ diverges), four times the steps, each
+with more conjugate-gradient iterations; λ = 1e-2 is in the same linear-rate regime (thesis
+Fig. III.13) and shows the same bias of f_b, larger.
 """
 
 from __future__ import annotations

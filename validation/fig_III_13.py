@@ -16,11 +16,11 @@ order of the leading eigenvalues of K_μ —, and a bias of f_b that vanishes wi
   1e-2 and 1e-3 the gap is quoted, not claimed: both are near the finite-M floor (N = 4096,
   M = 256, λ = 1e-3: f_u 0.0134, f_b 0.0153 at t = 10), where one seed's spread is of their size.
 
-Full mode: the setting of :mod:`pdeflow.experiments_torus`, one seed at M = 1024 (a M = 1024 run is
-20 480 steps, 512 s at 40 steps/s: six runs, 3 100 core-seconds).  The λ = 1e-3 pair is
-fig_III_11_12's M = 1024 pair and the λ = 1e-2 f_u run is fig_III_14's γ = 100 run: with one
-``--out`` for the torus figures and ``--resume``, they are run once (four new runs here, 2 050
-core-seconds).
+Full mode: the setting of :mod:`pdeflow.experiments_torus`, one seed at M = 1024 (a run is
+20 480 steps, ≈ 540 s at the measured 38 steps/s: six runs, 3 200 core-seconds).  The λ = 1e-3
+pair is fig_III_11_12's M = 1024 pair and the λ = 1e-2 f_u run is fig_III_14's γ = 100 run: with
+one ``--out`` for the torus figures and ``--resume``, they are run once (four new runs here,
+2 200 core-seconds).
 
 Quick mode: N = 1024, M = 128, t_end = 5, the UFD on 64², one seed; τ = 2⁻⁸ for λ ≥ 1e-2 and
 2⁻¹⁰ for λ = 1e-3 (:func:`pdeflow.experiments_torus.stable_tau`: 2⁻⁹ diverges there).  f_b runs at

@@ -14,7 +14,8 @@ need not be linear, the UFD comparison no longer holds):
   (whose rate and R² are quoted, not claimed).
 
 Full mode: the setting of :mod:`pdeflow.experiments_torus`, one seed per γ (two M = 1024 runs,
-1 000 core-seconds at 40 steps/s; with fig_III_13's ``--out`` and ``--resume`` only γ = ∞ is new).
+1 100 core-seconds at the measured 38 steps/s; with fig_III_13's ``--out`` and ``--resume`` only
+γ = ∞ is new).
 Quick mode: N = 1024, M = 128, τ = 2⁻⁸, t_end = 5, the UFD on 64², one seed.
 """
 

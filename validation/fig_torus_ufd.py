@@ -16,8 +16,8 @@ Claims checked (as for Fig. III.2, the particles follow the diffusion):
 
 Full mode: the setting of :mod:`pdeflow.experiments_torus` (t_end = 20), one seed: the run is
 fig_III_11_12's M = 1024 f_b run (with one ``--out`` and ``--resume`` it is not run again;
-otherwise 512 core-seconds at 40 steps/s).  Quick mode: N = 1024, M = 256, λ = 1e-2 at τ = 2⁻⁸
-(λ = 1e-3 needs τ = 2⁻¹⁰ on the torus), t_end = 5, the UFD on 64², one seed.
+otherwise ≈ 540 core-seconds at the measured 38 steps/s).  Quick mode: N = 1024, M = 256,
+λ = 1e-2 at τ = 2⁻⁸ (λ = 1e-3 needs τ = 2⁻¹⁰ on the torus), t_end = 5, the UFD on 64², one seed.
 """
 
 from __future__ import annotations
