@@ -25,9 +25,9 @@ from tqdm.auto import tqdm
 from .domains import Circle, Domain, Torus
 from .io import load_trajectory
 from .keys import SHORT, config_key
-from .metrics import grid_points, mmd, wasserstein_circle
+from .metrics import grid_mean_distance, grid_points, mean_distance, mmd, wasserstein_circle
 from .models import solve_ufd, solve_wasserstein_flow
-from .particles import make_teacher_student, run_varpro
+from .particles import make_teacher_student, run_two_timescale, run_varpro
 from .scalars import as_count, as_real
 from .teacher import teacher_density
 from .trajectory import Trajectory
@@ -35,6 +35,9 @@ from .trajectory import Trajectory
 
 #: Feature spaces of the experiments, by name: the thesis' circle, and its torus ℝ²/4ℤ² (docs: theory/particles).
 SPACES: dict[str, Callable[[int], Domain]] = {"circle": Circle, "torus": lambda n: Torus((n, n), 4.0)}
+
+#: How the particles are trained, by name: VarPro (eq. III.42) or two-timescale GD with η = λM (eq. III.44).
+PARTICLE_METHODS: dict[str, Callable[..., Trajectory]] = {"varpro": run_varpro, "two_timescale": run_two_timescale}
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,9 @@ class ParticleExperiment:
     ``data_seed``: ``None`` draws each seed's own data and teacher from the seed (the thesis'
     averages over seeds); an integer fixes one problem for every seed, so that all particle
     runs share the data that a grid solution of the same problem was computed on.
+    ``teacher_modes`` assigns the teacher atoms to the modes of μ_γ (:func:`pdeflow.sample_teacher`):
+    "stratified" (the thesis code's fixed pattern, no multinomial noise in the mode masses) or "iid".
+    ``method`` names how the particles are trained (:data:`PARTICLE_METHODS`).
     """
 
     gamma: float = 100.0
@@ -59,6 +65,8 @@ class ParticleExperiment:
     seeds: int = 6
     space: str = "circle"
     data_seed: int | None = None
+    teacher_modes: str = "stratified"
+    method: str = "varpro"
 
     def __post_init__(self):
         # One type per field: the run keys (:func:`run_key`) of gamma=100 and gamma=100.0 agree.
@@ -71,7 +79,7 @@ class ParticleExperiment:
             object.__setattr__(self, name, as_count(getattr(self, name), name, minimum=1))
         if self.data_seed is not None:
             object.__setattr__(self, "data_seed", as_count(self.data_seed, "data_seed"))
-        for name in ("reg", "space"):
+        for name in ("reg", "space", "teacher_modes", "method"):
             if not isinstance(getattr(self, name), str):
                 raise ValueError(f"{name} must be a string, got {getattr(self, name)!r}")
 
@@ -92,7 +100,8 @@ class ParticleExperiment:
     def problem(self, rng=None):
         """The teacher–student problem: from ``data_seed`` if set, else from ``rng``."""
         source = rng if self.data_seed is None else self.data_seed
-        return make_teacher_student(self.grid(), self.gamma, self.n_data, self.n_data, source)
+        return make_teacher_student(self.grid(), self.gamma, self.n_data, self.n_data, source,
+                                    teacher_modes=self.teacher_modes)
 
 
 #: The thesis figures' name for it (circle experiments).
@@ -155,7 +164,7 @@ def run_name(exp: ParticleExperiment, seed: int) -> str:
     Two runs share a name only if they share their whole configuration (:func:`run_key`), so a
     sweep over τ, t_end, N or the outputs never reads another sweep's runs.
     """
-    return (f"varpro_{exp.reg}_M{exp.width}_lam{exp.lam:g}_gamma{exp.gamma:g}_seed{seed}_"
+    return (f"{exp.method}_{exp.reg}_M{exp.width}_lam{exp.lam:g}_gamma{exp.gamma:g}_seed{seed}_"
             f"{run_key(exp, seed)[:SHORT]}")
 
 
@@ -171,12 +180,13 @@ def check_reference_times(exp: ParticleExperiment, reference: Trajectory) -> Non
                          f"{exp.outputs}): solve the reference for this experiment (GridReferences)")
 
 
-def particle_run(exp: ParticleExperiment, seed: int, reference: Trajectory, *, store: Path | None = None,
+def particle_run(exp: ParticleExperiment, seed: int, reference: Trajectory | None, *, store: Path | None = None,
                  progress: bool = False, resume: bool = False) -> dict:
-    """One seed: VarPro from uniform features; MMD to the grid run and to the teacher at the output times.
+    """One seed: particles (``exp.method``) from uniform features; MMD to the grid run and to the teacher.
 
     ``reference`` is a grid run at the matched times (the UFD or the λ-flow); the distance to it
-    is returned as ``"mmd_to_<model>"`` (``mmd_to_ufd``, ``mmd_to_wasserstein``).
+    is returned as ``"mmd_to_<model>"`` (``mmd_to_ufd``, ``mmd_to_wasserstein``).  ``None``: no
+    grid run (a teacher without a density, γ = ∞), the particles and the teacher only.
     "The teacher" is the run's own teacher measure μ̄ = (1/M̄) Σ δ_{ω̄ᵢ} (docs: theory/metrics), the teacher of
     the training problem itself (for f_u its unique minimiser), not μ_γ: against μ_γ every curve
     would flatten near MMD(μ̄, μ_γ) ~ M̄^{-1/2}, a sampling floor unrelated to the training dynamics.
@@ -184,27 +194,38 @@ def particle_run(exp: ParticleExperiment, seed: int, reference: Trajectory, *, s
     The run records its key (:func:`run_key`) in ``store``; with ``resume``, a run already there
     (complete or interrupted) is continued, not redone, and one of another key is refused.
     """
-    check_reference_times(exp, reference)
-    domain = reference.domain
+    if exp.method not in PARTICLE_METHODS:
+        raise ValueError(f"unknown method {exp.method!r}; choose one of {sorted(PARTICLE_METHODS)}")
+    if reference is not None:
+        check_reference_times(exp, reference)
+    domain = exp.grid() if reference is None else reference.domain
     rng = np.random.default_rng(seed)
     problem = exp.problem(rng)
     omega0 = uniform_points(domain, exp.width, rng)
     steps = exp.output_steps()
     gcd = int(np.gcd.reduce(steps[1:])) if steps.size > 1 else 1
-    traj = run_varpro(problem, omega0, lam=exp.lam, reg=exp.reg, tau=exp.tau, steps=int(steps[-1]),
-                      save_every=gcd, store=store, progress=progress, resume=resume, key=run_key(exp, seed))
+    traj = PARTICLE_METHODS[exp.method](problem, omega0, lam=exp.lam, reg=exp.reg, tau=exp.tau,
+                                        steps=int(steps[-1]), save_every=gcd, store=store, progress=progress,
+                                        resume=resume, key=run_key(exp, seed))
     saved_steps = np.round(traj.t / exp.tau).astype(int)
     keep = np.searchsorted(saved_steps, steps)
     if keep[-1] >= saved_steps.size or not np.array_equal(saved_steps[keep], steps):
         raise ValueError(f"store: {store} does not hold this run's outputs at steps {steps.tolist()}")
+    # the self terms once per target: O(M̄²) for the teacher, O(G log G) by FFT for a grid density
+    teacher_self = mean_distance(problem.teacher, domain)
     to_grid, to_teacher = [], []
     for k, idx in enumerate(keep):
         pts = traj.positions[idx]
-        centres, masses = grid_points(domain, reference.rho[k])
-        to_grid.append(mmd(pts, centres, domain, y_weights=masses))
-        to_teacher.append(mmd(pts, problem.teacher, domain))
-    return {"t": traj.t[keep], f"mmd_to_{reference.model}": np.array(to_grid),
-            "mmd_to_teacher": np.array(to_teacher), "risk": traj.risk[keep], "positions": traj.positions[keep]}
+        if reference is not None:
+            centres, masses = grid_points(domain, reference.rho[k])
+            to_grid.append(mmd(pts, centres, domain, y_weights=masses,
+                               y_self=grid_mean_distance(domain, reference.rho[k])))
+        to_teacher.append(mmd(pts, problem.teacher, domain, y_self=teacher_self))
+    out = {"t": traj.t[keep], "mmd_to_teacher": np.array(to_teacher), "risk": traj.risk[keep],
+           "positions": traj.positions[keep]}
+    if reference is not None:
+        out[f"mmd_to_{reference.model}"] = np.array(to_grid)
+    return out
 
 
 #: What worker processes run with: with one run per core, nested BLAS/numba threads only contend.
@@ -296,7 +317,7 @@ def _submit_all(executor: Any, tasks: list[Task], progress: bool) -> list[dict]:
         bar.close()
 
 
-References = Callable[[ParticleExperiment], Trajectory]
+References = Callable[[ParticleExperiment], Trajectory | None]
 
 
 def run_sweep(configs: list[ParticleExperiment], references: References, *, jobs: int = 1,
@@ -306,7 +327,8 @@ def run_sweep(configs: list[ParticleExperiment], references: References, *, jobs
 
     ``references`` is a function of the experiment returning its grid run at the experiment's
     matched times — :class:`pdeflow.grid_references.GridReferences` solves and stores each
-    distinct one once.  It is called once per experiment, in this process; the runs go to
+    distinct one once — or ``None`` for an experiment without one (a teacher without density,
+    γ = ∞).  It is called once per experiment, in this process; the runs go to
     ``executor`` or ``jobs`` processes (:func:`run_many`).  With ``out_dir`` every particle run is
     kept there as HDF5 (:func:`run_name`), which is what lets ``resume`` continue an
     interrupted sweep.
@@ -346,16 +368,18 @@ def pairs(t: np.ndarray, values: np.ndarray) -> list[list[float]]:
 
 
 def curves_summary(mean: dict) -> dict:
-    """The averaged curves as ``[[t, value], ...]`` lists, plus the run-averaged MMD to the UFD."""
-    out = {key: pairs(mean["t"], mean[key]) for key in CURVES}
-    out["mean_mmd_to_ufd"] = float(np.mean(mean["mmd_to_ufd"]))
+    """The averaged curves as ``[[t, value], ...]`` lists, plus the run-averaged MMD to the UFD (if any)."""
+    out = {key: pairs(mean["t"], mean[key]) for key in CURVES if key in mean}
+    if "mmd_to_ufd" in mean:
+        out["mean_mmd_to_ufd"] = float(np.mean(mean["mmd_to_ufd"]))
     return out
 
 
 def plot_curves(axes, mean: dict, **style) -> None:
     """Reduced risk, MMD to the teacher and MMD to the UFD against t, one axis each (log scale)."""
     for ax, key in zip(axes, CURVES):
-        ax.semilogy(mean["t"], mean[key], **style)
+        if key in mean:
+            ax.semilogy(mean["t"], mean[key], **style)
 
 
 def finish_curve_figure(fig, axes, path: Path, windows: Sequence[tuple[float, float]] = ()) -> None:
@@ -443,8 +467,8 @@ def fit_exponent(widths: Sequence[int], values: Mapping[float, np.ndarray]) -> f
     return float(num / (len(values) * (xc @ xc)))
 
 
-def write_summary(out_dir: Path, summary: dict) -> Path:
-    path = out_dir / "summary.json"
+def write_summary(out_dir: Path, summary: dict, name: str = "summary.json") -> Path:
+    path = out_dir / name
     path.write_text(json.dumps(summary, indent=2, default=float))
     return path
 

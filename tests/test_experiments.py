@@ -51,3 +51,53 @@ def test_a_sweep_keeps_its_runs_and_resumes_them(tmp_path):
     assert [pf.load_trajectory(tmp_path / f).stats for f in files] == stats   # read back, not rerun
     for a, b in zip(first, again):
         np.testing.assert_array_equal(a["mmd_to_ufd"], b["mmd_to_ufd"])
+
+
+def test_experiments_draw_the_teacher_modes_stratified_unless_told_otherwise():
+    """The thesis code's teacher: every third atom in the 0.4π mode, not a multinomial draw."""
+    from pdeflow.experiments import ParticleExperiment
+
+    exp = ParticleExperiment(n_data=300, n_grid=64, gamma=float("inf"))
+    atoms = exp.problem(np.random.default_rng(0)).teacher
+    assert np.count_nonzero(np.isclose(atoms, 0.4 * np.pi)) == 100      # exactly a third
+    iid = replace(exp, teacher_modes="iid").problem(np.random.default_rng(0)).teacher
+    assert np.count_nonzero(np.isclose(iid, 0.4 * np.pi)) != 100         # Binomial(300, ⅓): 100 has p ≈ 5%
+    torus = replace(exp, space="torus").problem(np.random.default_rng(0)).teacher
+    assert np.array_equal(torus[::2], np.tile([[-1.0, 0.0]], (150, 1)))  # alternate atoms on the torus
+
+
+def test_particle_run_trains_by_the_named_method_and_runs_without_a_grid_reference():
+    from pdeflow.experiments import ParticleExperiment, particle_run, uniform_points
+    from pdeflow.particles import run_two_timescale
+
+    exp = ParticleExperiment(width=12, lam=1e-2, reg="f_u", n_data=64, tau=2.0**-6, t_end=0.25, outputs=3,
+                             n_grid=64, method="two_timescale")
+    ufd = ufd_reference(exp)
+    got = particle_run(exp, 3, ufd)
+    rng = np.random.default_rng(3)
+    problem = exp.problem(rng)
+    direct = run_two_timescale(problem, uniform_points(exp.grid(), 12, rng), lam=1e-2, reg="f_u",
+                               tau=2.0**-6, steps=16, save_every=8)
+    np.testing.assert_array_equal(got["positions"], direct.positions)
+    assert not np.array_equal(got["positions"], particle_run(replace(exp, method="varpro"), 3, ufd)["positions"])
+    # γ = ∞: the teacher's atoms, no density and no grid run; the distance to the teacher is the same
+    bare = particle_run(exp, 3, None)
+    assert "mmd_to_ufd" not in bare
+    np.testing.assert_array_equal(bare["mmd_to_teacher"], got["mmd_to_teacher"])
+    with pytest.raises(ValueError, match="method"):
+        particle_run(replace(exp, method="adam"), 3, ufd)
+
+
+def test_torus_setting_steps_down_tau_for_small_ridge_and_spends_seeds_by_width():
+    from pdeflow.experiments_torus import TORUS_FULL, TORUS_QUICK, configure, stable_tau, values_at
+
+    assert [stable_tau(TORUS_QUICK, lam) for lam in (1e-1, 1e-2, 1e-3)] == [2.0**-8, 2.0**-8, 2.0**-10]
+    assert {stable_tau(TORUS_FULL, lam) for lam in (1e-1, 1e-2, 1e-3)} == {2.0**-10}
+    full = configure(TORUS_FULL, False, width=512, lam=1e-3)
+    assert (full.seeds, full.tau, full.space) == (2, 2.0**-10, "torus")
+    quick = configure(TORUS_QUICK, True, width=512, lam=1e-3)
+    assert (quick.seeds, quick.tau) == (1, 2.0**-10)
+    # the output times do not depend on the step: both steps land on the same lattice
+    np.testing.assert_allclose(quick.output_steps() * quick.tau, TORUS_QUICK.output_steps() * TORUS_QUICK.tau)
+    mean = {"t": np.array([0.0, 0.25, 0.5]), "x": np.array([3.0, 2.0, 1.0])}
+    assert values_at(mean, "x", (0.26, 0.5)) == [[0.25, 2.0], [0.5, 1.0]]

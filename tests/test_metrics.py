@@ -135,3 +135,26 @@ def test_torus_mmd_sees_how_the_axes_are_coupled_and_even_modes():
     centres, masses = grid_points(fine, np.ones(fine.shape))
     bump = 1 + 0.5 * np.cos(2 * 2 * np.pi * centres[:, 0] / 4.0)
     assert mmd(centres, centres, fine, x_weights=masses, y_weights=masses * bump) > 1e-3
+
+
+
+def test_grid_mean_distance_is_the_pair_sum(any_domain):
+    """The FFT convolution (circular on periodic grids, zero-padded otherwise) against the O(G²)
+    pair loop, to round-off, on every kind of grid; and a known self term gives the same MMD."""
+    from tests.conftest import smooth_positive
+    from pdeflow.metrics import energy_distance_sums, grid_mean_distance, mean_distance
+
+    density = smooth_positive(any_domain, seed=3)
+    centres, masses = grid_points(any_domain, density)
+    pairs = energy_distance_sums(centres, centres, any_domain, x_weights=masses, y_weights=masses)[2]
+    assert grid_mean_distance(any_domain, density) == pytest.approx(pairs, rel=1e-13)
+    assert mean_distance(centres, any_domain, weights=masses) == pytest.approx(pairs, rel=1e-13)
+    rng = np.random.default_rng(4)
+    x = any_domain.wrap(rng.uniform(-3, 3, (25, any_domain.ndim)) if any_domain.ndim > 1 else rng.uniform(-3, 3, 25))
+    plain = mmd(x, centres, any_domain, y_weights=masses)
+    assert plain > 0.05
+    assert mmd(x, centres, any_domain, y_weights=masses, y_self=grid_mean_distance(any_domain, density)) == \
+        pytest.approx(plain, rel=1e-10)
+    for bad in (-1.0, np.nan, "a"):
+        with pytest.raises(ValueError, match="y_self"):
+            mmd(x, centres, any_domain, y_weights=masses, y_self=bad)

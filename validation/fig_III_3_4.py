@@ -17,8 +17,10 @@ from pdeflow.grid_references import GridReferences
 
 FULL = CircleExperiment(gamma=100.0, lam=1e-3, n_data=4096, tau=2.0**-10, t_end=20.0, outputs=41,
                         n_grid=2048, seeds=6)
+# Three seeds: one seed's width ratio of the run-averaged MMD to the UFD ranges from 1.2 to 2.1
+# between seeds (M = 32 against 512), so a single seed tests the seed more than the trend.
 QUICK = CircleExperiment(gamma=100.0, lam=1e-3, n_data=512, tau=2.0**-8, t_end=2.0, outputs=9,
-                         n_grid=512, seeds=1)
+                         n_grid=512, seeds=3)
 WIDTHS_FULL = (32, 128, 512, 1024)
 WIDTHS_QUICK = (32, 128, 512)
 REGS = ("f_b", "f_u")

@@ -664,6 +664,14 @@ def _check_run_args(steps, save_every, tau) -> tuple[int, int, float]:
     return steps, save_every, tau
 
 
+def _record_key(params: dict, key: str | None) -> None:
+    """Add the run's configuration key to its parameters (resuming a file of another key is refused)."""
+    if key is not None:
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"key must be a non-empty string, got {key!r:.60}")
+        params["config_key"] = key
+
+
 def run_varpro(problem: TeacherStudent, omega0, *, lam: float, reg: str = "f_b", r: float = 2.0,
                tau: float = 2.0**-10, steps: int, save_every: int = 1, tol: float = 1e-10,
                store: str | os.PathLike | None = None, overwrite: bool = False,
@@ -724,10 +732,7 @@ def run_varpro(problem: TeacherStudent, omega0, *, lam: float, reg: str = "f_b",
     params = {"lam": varpro.lam, "reg": varpro.reg.name, "r": float(r), "tau": tau, "steps": steps,
               "tol": float(tol), "gamma": problem.gamma, "M": int(omega0.shape[0]),
               "N": int(problem.x.shape[0])}
-    if key is not None:
-        if not isinstance(key, str) or not key:
-            raise ValueError(f"key must be a non-empty string, got {key!r:.60}")
-        params["config_key"] = key
+    _record_key(params, key)
     projection = varpro.projection
     restored: dict = {}
 
@@ -769,7 +774,7 @@ def run_two_timescale(problem: TeacherStudent, omega0, *, lam: float, reg: str =
                       r: float = 2.0, tau: float = 2.0**-10, eta: float | None = None, steps: int,
                       save_every: int = 1, store: str | os.PathLike | None = None,
                       overwrite: bool = False, progress: bool = False,
-                      resume: bool = False) -> Trajectory:
+                      resume: bool = False, key: str | None = None) -> Trajectory:
     """Two-timescale gradient descent on R̂/λ (docs: theory/particles, eq. III.44), η = λM by default.
 
     ωᵢ ← ωᵢ − Mτ∇_{ωᵢ}(R̂/λ) = ωᵢ + τuᵢ∇h(ωᵢ) and uᵢ ← uᵢ − η∇_{uᵢ}(R̂/λ) = uᵢ − (η/M)(f′(uᵢ) − h(ωᵢ)),
@@ -792,7 +797,7 @@ def run_two_timescale(problem: TeacherStudent, omega0, *, lam: float, reg: str =
         Step size of the outer weights, > 0; default λM (the thesis' choice).
     steps, save_every : int
         Number of steps; record every ``save_every`` steps (and the last).
-    store, overwrite, progress, resume : as :func:`run_varpro`.
+    store, overwrite, progress, resume, key : as :func:`run_varpro`.
 
     Returns
     -------
@@ -817,6 +822,7 @@ def run_two_timescale(problem: TeacherStudent, omega0, *, lam: float, reg: str =
         raise ValueError(f"eta must be > 0, got {eta}")
     params = {"lam": varpro.lam, "reg": varpro.reg.name, "r": float(r), "tau": tau, "eta": eta,
               "steps": steps, "gamma": problem.gamma, "M": m, "N": int(problem.x.shape[0])}
+    _record_key(params, key)
     if varpro.reg.name != "f_r":
         del params["r"]   # as files written before f_r was accepted here, so they still resume
     p = problem
