@@ -49,7 +49,8 @@ def solve(model: GridModel, rho0: np.ndarray, t_eval, *, method=None, rtol: floa
     resume : bool
         If ``store`` holds a complete run of the same model, parameters, static data, start
         ``rho0`` (stored as ``/static/rho0``) and output times, return it as read back instead
-        of solving again; if it holds an unfinished run of the same problem, solve again into
+        of solving again (with ``method=None`` a run solved by any method at these tolerances
+        counts: the default may change between versions, what it solves does not); if it holds an unfinished run of the same problem, solve again into
         it (a grid run restarts from ``rho0``: the integrator's internal state is not saved).
         Another run there — including a complete one with other output times — is a
         ValueError, and the file is left as it is.
@@ -75,7 +76,8 @@ def solve(model: GridModel, rho0: np.ndarray, t_eval, *, method=None, rtol: floa
     if not isinstance(model, GridModel):
         raise ValueError(f"model must be a pdeflow GridModel (e.g. pf.UltraFastDiffusion), "
                          f"got {type(model).__name__}")
-    method = model.default_method if method is None else method
+    any_method = method is None
+    method = model.default_method if any_method else method
     check_method(method)
     t_eval = check_times(t_eval)
     rtol = check_rtol(rtol)
@@ -105,7 +107,7 @@ def solve(model: GridModel, rho0: np.ndarray, t_eval, *, method=None, rtol: floa
         store = check_path(store)
     static = {**model.static(), "rho0": rho0}
     if resume and store is not None and os.path.lexists(store):
-        done = _same_run(store, model, params, static, t_eval)
+        done = _same_run(store, model, params, static, t_eval, any_method)
         if done is not None:
             return done
         overwrite = True
@@ -159,11 +161,12 @@ def check_atol(atol, rho0: np.ndarray) -> float:
     return atol
 
 
-def _same_run(store, model: GridModel, params: dict, static: dict, t_eval: np.ndarray) -> Trajectory | None:
+def _same_run(store, model: GridModel, params: dict, static: dict, t_eval: np.ndarray,
+              any_method: bool = False) -> Trajectory | None:
     """The complete run in ``store`` if it is this one; ``None`` if it is this one, unfinished.
 
-    "This one" is the same model, parameters, static data and start ``rho0``; a complete
-    run must also have the same output times.  Raises ValueError if ``store`` holds another
+    "This one" is the same model, parameters (the method aside if ``any_method``), static data
+    and start ``rho0``; a complete run must also have the same output times.  Raises ValueError if ``store`` holds another
     run (resuming must never replace it).
     """
     previous = load_trajectory(store)
@@ -176,8 +179,9 @@ def _same_run(store, model: GridModel, params: dict, static: dict, t_eval: np.nd
             raise ValueError(f"cannot resume {str(store)!r}: it does not record the initial density, so "
                              "it cannot be told to be this run; choose another store or delete it")
     # the horizon may differ: a grid run is solved again from rho0 anyway
-    ours = {k: v for k, v in as_saved(params).items() if k != "t_end"}
-    theirs = {k: v for k, v in previous.params.items() if k != "t_end"}
+    ignored = {"t_end", "method"} if any_method else {"t_end"}
+    ours = {k: v for k, v in as_saved(params).items() if k not in ignored}
+    theirs = {k: v for k, v in previous.params.items() if k not in ignored}
     if previous.model != model.name or theirs != ours:
         raise ValueError(f"cannot resume {str(store)!r}: it holds a {previous.model} run with "
                          f"parameters {previous.params}, not this {model.name} run")

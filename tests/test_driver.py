@@ -132,3 +132,19 @@ def test_resume_reuses_only_this_run(tmp_path):
     with pytest.raises(ValueError, match="other output times"):
         pf.solve_ufd(d, w, r=2, coef=0.5, t_eval=[0, 0.5, 1, 2], store=path, resume=True)
     assert pf.load_trajectory(path).t.size == 3
+
+
+def test_resume_without_a_method_takes_a_run_of_any_method(tmp_path):
+    """method=None reads back a complete run another integrator solved at these tolerances (defaults
+    change between versions); a method named explicitly must be the stored one."""
+    d = pf.Circle(32)
+    w = pf.teacher_density(d, 10.0)
+    path = tmp_path / "ufd.h5"
+    first = pf.solve_ufd(d, w, r=2, coef=0.5, t_eval=[0, 0.5, 1], method="BDF", store=path)
+    again = pf.solve_ufd(d, w, r=2, coef=0.5, t_eval=[0, 0.5, 1], store=path, resume=True)
+    assert again.params["method"] == "BDF" and again.stats == first.stats
+    np.testing.assert_array_equal(again.rho, first.rho)
+    with pytest.raises(ValueError, match="cannot resume"):
+        pf.solve_ufd(d, w, r=2, coef=0.5, t_eval=[0, 0.5, 1], method="LSODA", store=path, resume=True)
+    with pytest.raises(ValueError, match="cannot resume"):   # the tolerance still counts
+        pf.solve_ufd(d, w, r=2, coef=0.5, t_eval=[0, 0.5, 1], rtol=1e-8, store=path, resume=True)
