@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import warnings
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -304,8 +305,13 @@ def _submit_all(executor: Any, tasks: list[Task], progress: bool) -> list[dict]:
     on any worker without anything else surviving the one that died.
     """
     bar = tqdm(total=len(tasks), desc="particle runs", disable=not progress)
-    futures = [executor.submit(particle_run, exp, seed, ref, store=store, resume=True)
-               for exp, seed, ref, store in tasks]
+    with warnings.catch_warnings():
+        # dask advises scattering large arguments; shipping the reference with every task is
+        # deliberate (scattered data dies with its only worker), so its warning would only mislead
+        warnings.filterwarnings("ignore", message="(Large object|Sending large graph) of size",
+                                category=UserWarning)
+        futures = [executor.submit(particle_run, exp, seed, ref, store=store, resume=True)
+                   for exp, seed, ref, store in tasks]
     try:
         for future in futures:
             future.add_done_callback(lambda _: bar.update(1))
