@@ -29,6 +29,7 @@ from .keys import SHORT, config_key
 from .metrics import grid_mean_distance, grid_points, mean_distance, mmd, wasserstein_circle
 from .models import solve_ufd, solve_wasserstein_flow
 from .particles import make_teacher_student, run_two_timescale, run_varpro
+from .particles.regularizers import regularizer
 from .scalars import as_count, as_real
 from .teacher import teacher_density
 from .trajectory import Trajectory
@@ -83,6 +84,12 @@ class ParticleExperiment:
         for name in ("reg", "space", "teacher_modes", "method"):
             if not isinstance(getattr(self, name), str):
                 raise ValueError(f"{name} must be a string, got {getattr(self, name)!r}")
+        # names are checked here, at the door, not when a worker first uses them in a sweep
+        for name, known in (("space", SPACES), ("method", PARTICLE_METHODS),
+                            ("teacher_modes", ("iid", "stratified"))):
+            if getattr(self, name) not in known:
+                raise ValueError(f"unknown {name} {getattr(self, name)!r}; choose one of {sorted(known)}")
+        regularizer(self.reg)
 
     def output_steps(self) -> np.ndarray:
         steps = int(round(self.t_end / self.tau))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import pdeflow as pf
-from pdeflow.experiments import CircleExperiment, log_rate, run_many, run_name, run_sweep, ufd_reference
+from pdeflow.experiments import CircleExperiment, ParticleExperiment, log_rate, run_many, run_name, run_sweep, ufd_reference
 from pdeflow.grid_references import GridReferences
 
 
@@ -101,3 +101,15 @@ def test_torus_setting_steps_down_tau_for_small_ridge_and_spends_seeds_by_width(
     np.testing.assert_allclose(quick.output_steps() * quick.tau, TORUS_QUICK.output_steps() * TORUS_QUICK.tau)
     mean = {"t": np.array([0.0, 0.25, 0.5]), "x": np.array([3.0, 2.0, 1.0])}
     assert values_at(mean, "x", (0.26, 0.5)) == [[0.25, 2.0], [0.5, 1.0]]
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("space", "sphere", "unknown space 'sphere'"),
+    ("method", "adam", "unknown method 'adam'"),
+    ("teacher_modes", "random", "unknown teacher_modes 'random'"),
+    ("reg", "f_x", "unknown regularisation 'f_x'"),
+])
+def test_experiment_names_are_checked_at_construction(field, value, message):
+    # a misspelt name must fail where it is written, not later inside every worker of a sweep
+    with pytest.raises(ValueError, match=message):
+        ParticleExperiment(**{field: value})
