@@ -16,6 +16,11 @@ sub-millisecond products on two threads can run tens of times slower than on one
   :func:`numba.set_num_threads`), with OpenMP's waiting threads asleep rather than spinning
   (``OMP_WAIT_POLICY=PASSIVE``, set by ``import pdeflow`` unless already set); their blocks are
   fixed, so the result does not depend on the thread count;
+* the conjugate-gradient products (about half a millisecond each) are split into fixed blocks
+  of rows whose sums are added in a fixed order, so one thread and two give the same bits; a
+  :class:`ThreadCountChooser` runs them on whichever thread count has recently been faster,
+  measured as the loop goes (two on an idle machine, one beside a busy core: neither choice
+  changes a result, only how long it takes);
 * processes that run one job per core (``run_many``'s workers) start with every library on
   one thread, through the environment (:mod:`pdeflow.experiments`), so that nothing nests
   threads inside them.
@@ -24,8 +29,17 @@ sub-millisecond products on two threads can run tens of times slower than on one
 from __future__ import annotations
 
 import contextlib
+import statistics
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+import numba as nb
+import numpy as np
 
 _controller = None
+_side: ThreadPoolExecutor | None = None
 
 
 def _blas():
@@ -50,3 +64,71 @@ def blas_threads_limited(limit: int | None):
     if limit is None:
         return contextlib.nullcontext()
     return _blas().limit(limits=int(limit))
+
+
+def side_thread() -> ThreadPoolExecutor:
+    """One worker thread kept for the process, for work split in two halves (e.g. two SYRKs).
+
+    Started once: a pool created per call costs a thread start and join each time.
+    """
+    global _side
+    if _side is None:
+        _side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pdeflow-side")
+    return _side
+
+
+class ThreadCountChooser:
+    """Run a numba kernel on one thread or on numba's thread count, whichever has been faster.
+
+    For kernels whose result does not depend on the thread count (fixed blocks summed in a
+    fixed order): the choice changes only the time.  Each count keeps the wall times of its
+    last ``window`` calls; the one with the smaller median runs, and every ``probe_every``-th
+    call runs the other, so that a change of load (another process taking or freeing a core)
+    is noticed.  A count not yet timed is tried first.  With numba on one thread
+    (:func:`numba.set_num_threads`, ``NUMBA_NUM_THREADS=1``) the kernel simply runs.
+
+    Parameters
+    ----------
+    probe_every : int
+        Calls between two runs on the count not preferred.
+    window : int
+        Calls remembered per count.
+    """
+
+    def __init__(self, probe_every: int = 16, window: int = 8):
+        if probe_every < 2 or window < 1:
+            raise ValueError(f"probe_every must be >= 2 and window >= 1, got {probe_every}, {window}")
+        self.probe_every, self.window = int(probe_every), int(window)
+        self._times: dict[int, deque] = {}
+        self._medians: dict[int, float] = {}
+        self._calls = 0
+
+    def _median(self, count: int) -> float:
+        return self._medians.get(count, -np.inf)
+
+    def choice(self) -> int:
+        """The thread count the next call will use."""
+        most = nb.get_num_threads()
+        if most == 1:
+            return 1
+        preferred, other = sorted((1, most), key=self._median)
+        return other if (self._calls + 1) % self.probe_every == 0 else preferred
+
+    def __call__(self, kernel: Callable, *args):
+        """``kernel(*args)`` on the chosen thread count (numba's setting restored after)."""
+        count = self.choice()
+        self._calls += 1
+        before = nb.get_num_threads()
+        if count == before == 1:
+            return kernel(*args)
+        nb.set_num_threads(count)
+        try:
+            start = time.perf_counter()
+            out = kernel(*args)
+            elapsed = time.perf_counter() - start
+        finally:
+            nb.set_num_threads(before)
+        seen = self._times.setdefault(count, deque(maxlen=self.window))
+        seen.append(elapsed)
+        self._medians[count] = statistics.median(seen)
+        return out

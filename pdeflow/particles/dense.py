@@ -17,38 +17,78 @@ features are evaluated at the next one.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numba as nb
 import numpy as np
 from scipy.linalg import blas
 
 from .operators import DenseFeatures, FeatureOperator, ResidualTerms, _atoms_for
+from ..threads import ThreadCountChooser, side_thread
 from ..vecmath import VECTOR_FLAGS
 
 
-@nb.njit(cache=True, fastmath=VECTOR_FLAGS)
-def normal_product(A, v, out):
-    """out = Aᵀ(A v) in one pass over A (each row reused from cache); A float64 or float32.
+#: Blocks of rows of a normal product: partial sums added in block order, whatever the thread count.
+NORMAL_BLOCKS = 2
 
-    Single-threaded on purpose: a product takes about a millisecond at N·M = 4·10⁶, too
-    short for a parallel region to pay off when another process holds a core.
+
+@nb.njit(cache=True, fastmath=VECTOR_FLAGS, inline="always")
+def _normal_rows(A, v, out, first, stop):
+    """out = Σⱼ A[j]ᵀ(A[j]·v) over rows first ≤ j < stop, four rows at a time.
+
+    Four rows share each load of v in the dot products and each load and store of ``out``
+    in the updates, which otherwise cost more than reading the rows themselves.
     """
-    n, m = A.shape
+    m = A.shape[1]
     for i in range(m):
         out[i] = 0.0
-    for j in range(n):
+    j = first
+    while j + 4 <= stop:
+        r0, r1, r2, r3 = A[j], A[j + 1], A[j + 2], A[j + 3]
+        s0 = s1 = s2 = s3 = 0.0
+        for i in range(m):
+            vi = v[i]
+            s0 += r0[i] * vi
+            s1 += r1[i] * vi
+            s2 += r2[i] * vi
+            s3 += r3[i] * vi
+        for i in range(m):
+            out[i] += s0 * r0[i] + s1 * r1[i] + s2 * r2[i] + s3 * r3[i]
+        j += 4
+    while j < stop:
         row = A[j]
         s = 0.0
         for i in range(m):
             s += row[i] * v[i]
         for i in range(m):
             out[i] += s * row[i]
+        j += 1
 
 
-def _normal(A: np.ndarray, v: np.ndarray) -> np.ndarray:
-    out = np.empty(A.shape[1])
-    normal_product(A, np.ascontiguousarray(v, dtype=float), out)
+@nb.njit(cache=True, fastmath=VECTOR_FLAGS, parallel=True)
+def normal_product(A, v, parts):
+    """parts[b] = Σ_{j in block b} A[j]ᵀ(A[j]·v): Aᵀ(Av) = Σ_b parts[b], one pass over A (float64 or float32).
+
+    ``parts`` has shape (blocks, M); the rows are split into that many fixed blocks, so the
+    partial sums, and their sum in block order (:func:`_normal`), do not depend on the
+    number of threads that ran them.
+    """
+    n = A.shape[0]
+    blocks = parts.shape[0]
+    rows = (n + blocks - 1) // blocks
+    for b in nb.prange(blocks):
+        _normal_rows(A, v, parts[b], min(n, b * rows), min(n, (b + 1) * rows))
+
+
+def _normal(A: np.ndarray, v: np.ndarray, threads: ThreadCountChooser | None = None) -> np.ndarray:
+    """AᵀAv/N, shape (M,), by :func:`normal_product` on the thread count ``threads`` chooses (default: numba's)."""
+    parts = np.empty((NORMAL_BLOCKS, A.shape[1]))
+    v = np.ascontiguousarray(v, dtype=float)
+    if threads is None:
+        normal_product(A, v, parts)
+    else:
+        threads(normal_product, A, v, parts)
+    out = parts[0].copy()
+    for part in parts[1:]:
+        out += part
     out /= A.shape[0]
     return out
 
@@ -65,29 +105,30 @@ class SinglePrecisionOperator(FeatureOperator):
         self.shape = owner.shape
 
     def normal(self, v):
-        return _normal(self.owner.A32, v)
+        return _normal(self.owner.A32, v, self.owner.threads)
 
     def upper_gram(self) -> np.ndarray:
         """AᵀA/N in single precision, upper triangle only (Fortran order, what a Cholesky reads), shape (M, M).
 
-        Two SYRKs on the two halves of the rows, each on one BLAS thread, run side by side on
-        as many threads as numba may use (never more than two): always the same two halves,
-        so the sum does not depend on the thread count.
+        Two SYRKs on the two halves of the rows, each on one BLAS thread, the second on
+        :func:`~pdeflow.threads.side_thread` when numba may use more than one thread: always
+        the same two halves, so the sum does not depend on the thread count.
         """
         A32 = self.owner.A32
         n = A32.shape[0]
-        halves = [A32[: n // 2], A32[n // 2:]]
+        first, second = A32[: n // 2], A32[n // 2:]
 
         def syrk(rows):
             return blas.ssyrk(1.0 / n, rows.T, trans=0, lower=0)
 
         if nb.get_num_threads() > 1 and n > 1:
-            with ThreadPoolExecutor(2) as pool:
-                first, second = pool.map(syrk, halves)
+            pending = side_thread().submit(syrk, second)
+            gram = syrk(first)
+            gram += pending.result()
         else:
-            first, second = (syrk(rows) for rows in halves)
-        first += second
-        return first
+            gram = syrk(first)
+            gram += syrk(second)
+        return gram
 
     def gram(self):
         """AᵀA/N in single precision, shape (M, M)."""
@@ -112,9 +153,11 @@ class FusedDenseOperator(FeatureOperator):
     pass that certified its projection.
     """
 
-    def __init__(self, feature, x: np.ndarray, omega: np.ndarray, A: np.ndarray, A32: np.ndarray):
+    def __init__(self, feature, x: np.ndarray, omega: np.ndarray, A: np.ndarray, A32: np.ndarray,
+                 threads: ThreadCountChooser | None = None):
         self.feature, self.x, self.omega = feature, x, omega
         self._A, self._A32 = A, A32
+        self.threads = threads
         self.shape = A.shape
         self._filled = False
         self._last: tuple | None = None
@@ -148,7 +191,7 @@ class FusedDenseOperator(FeatureOperator):
         return terms.adjoint, terms.gradient
 
     def normal(self, v):
-        return _normal(self.A, v)
+        return _normal(self.A, v, self.threads)
 
     def gram(self):
         g = self.A.T @ self.A
@@ -174,9 +217,16 @@ class FusedDenseFeatures(DenseFeatures):
     AᵀA at fixed atoms (:func:`~pdeflow.particles.operators.fixed_atoms`) fills it by blocks.
     """
 
+    def __init__(self, feature, x: np.ndarray):
+        super().__init__(feature, x)
+        # the thread count of the conjugate-gradient products, learnt over a run's steps
+        self._threads: ThreadCountChooser | None = None
+
     def __call__(self, omega: np.ndarray) -> FusedDenseOperator:
         omega = np.ascontiguousarray(_atoms_for(self.feature.dim, omega), dtype=float)
         n, m = self.x.shape[0], omega.shape[0]
         if self._buffers is None or self._buffers[0].shape != (n, m):
             self._buffers = (np.empty((n, m)), np.empty((n, m), dtype=np.float32))
-        return FusedDenseOperator(self.feature, self.x, omega, *self._buffers)
+        if self._threads is None:
+            self._threads = ThreadCountChooser()
+        return FusedDenseOperator(self.feature, self.x, omega, *self._buffers, threads=self._threads)
