@@ -152,7 +152,7 @@ def test_refresh_policy_charges_iterations_beyond_the_first_solve():
     assert proj._excess == 16.0
     proj._count(6)                       # forecast 24 > 16 + 3
     assert proj._excess == 24.0
-    proj._inverse = np.zeros((4, 4), dtype=np.float32)
+    proj._factor = np.zeros((4, 4), dtype=np.float32)
     op = type("Op", (), {"shape": (10, 4)})()
     assert not proj._refresh_due(op)
     for _ in range(9):
@@ -237,7 +237,18 @@ def test_varpro_benchmark_baseline_follows_the_same_trajectory(domain):
     """``pdeflow bench varpro``'s numpy baseline is the same method: same positions after its steps."""
     from pdeflow.bench_varpro import format_varpro_report, run_varpro_benchmark
 
-    rep = run_varpro_benchmark(domain, width=24, n_data=64, steps=4, repeats=1, contended=False)
+    rep = run_varpro_benchmark(domain, width=24, n_data=64, steps=4, repeats=1, contended=False, long_steps=3)
     assert rep["max_position_gap"] <= 1e-8   # both projections solve to a relative residual of 1e-10
     assert set(rep["threads"]) == {"alone"} and rep["threads"]["alone"]["busy_processes"] == 0
-    assert f"VarPro on the {domain}" in format_varpro_report(rep)
+    # the sustained rate: steps 4 to 7 of the same run, resumed from its file (refused otherwise)
+    assert (rep["long"]["first_step"], rep["long"]["steps"]) == (4, 3)
+    assert len(rep["long"]["pdeflow"]["all_s"]) == 1
+    text = format_varpro_report(rep)
+    assert f"VarPro on the {domain}" in text and "sustained, steps 4-7" in text
+
+
+def test_varpro_benchmark_refuses_a_negative_long_run():
+    from pdeflow.bench_varpro import run_varpro_benchmark
+
+    with pytest.raises(ValueError, match="long_steps"):
+        run_varpro_benchmark("torus", width=8, n_data=16, steps=2, repeats=1, contended=False, long_steps=-1)
