@@ -255,8 +255,6 @@ class Projection:
         """
         m = op.shape[1]
         lam, shift = self.lam, self.reg.shift
-        if self._refresh_due(op):
-            self._refactor_single(op)
         single = op.approximate
 
         def apply(v):
@@ -274,6 +272,10 @@ class Projection:
             self.residual = rnorm / bnorm if bnorm > 0 else rnorm
             if self.residual <= self.tol or attempt == self.max_rounds:
                 break
+            if attempt == 0 and self._refresh_due(op):
+                # after the first residual, not before: that residual came out of the fill of A,
+                # which the Gram matrix then reads, so no pass is spent on the fill alone
+                self._refactor_single(op)
             delta, k, _, _ = pcg(apply, r, self._precondition, np.zeros(m), tol=0.5 * self.tol * bnorm / rnorm,
                                  max_iter=self.max_iter)
             total += k
