@@ -93,12 +93,14 @@ class ThreadCountChooser:
         Calls between two runs on the count not preferred.
     window : int
         Calls remembered per count.
+    clock : callable
+        Seconds (monotonic); :func:`time.perf_counter` (tests pass their own).
     """
 
-    def __init__(self, probe_every: int = 16, window: int = 8):
+    def __init__(self, probe_every: int = 16, window: int = 5, clock: Callable[[], float] = time.perf_counter):
         if probe_every < 2 or window < 1:
             raise ValueError(f"probe_every must be >= 2 and window >= 1, got {probe_every}, {window}")
-        self.probe_every, self.window = int(probe_every), int(window)
+        self.probe_every, self.window, self.clock = int(probe_every), int(window), clock
         self._times: dict[int, deque] = {}
         self._medians: dict[int, float] = {}
         self._calls = 0
@@ -123,9 +125,9 @@ class ThreadCountChooser:
             return kernel(*args)
         nb.set_num_threads(count)
         try:
-            start = time.perf_counter()
+            start = self.clock()
             out = kernel(*args)
-            elapsed = time.perf_counter() - start
+            elapsed = self.clock() - start
         finally:
             nb.set_num_threads(before)
         seen = self._times.setdefault(count, deque(maxlen=self.window))

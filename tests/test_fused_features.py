@@ -81,8 +81,9 @@ def test_fused_pass_clips_the_exponential_where_it_underflows():
 _THREADS_SCRIPT = """
 import numba, numpy as np
 from pdeflow.particles import LaplaceRBF
+from pdeflow.particles.dense import _normal
 rng = np.random.default_rng(3)
-n, m = 1000, 70
+n, m = 1001, 70
 x, omega = rng.standard_normal((n, 2)), rng.uniform(-2, 2, (m, 2))
 y, z = rng.standard_normal(n), rng.standard_normal(m)
 out = []
@@ -90,17 +91,35 @@ for threads in (1, 2):
     numba.set_num_threads(threads)
     A, A32 = np.empty((n, m)), np.empty((n, m), dtype=np.float32)
     t = LaplaceRBF().fused_pass(omega, x, A, A32, True, y, z, 1.0, True)
-    out.append(np.concatenate([t.resid, t.adjoint, t.gradient.ravel(), t.data_term, A.ravel()]))
+    out.append(np.concatenate([t.resid, t.adjoint, t.gradient.ravel(), t.data_term, A.ravel(),
+                               _normal(A, z), _normal(A32, z)]))
 print(numba.get_num_threads(), int(np.array_equal(out[0], out[1])))
 """
 
 
 def test_fused_pass_does_not_depend_on_the_thread_count():
-    """The blocks of rows are fixed: one thread and two give the same bits (a fresh process with two)."""
+    """The blocks of rows are fixed: one thread and two give the same bits (a fresh process with two).
+
+    Also the normal products AᵀAz/N (double and single A), which run on whichever count has
+    been faster (:class:`pdeflow.threads.ThreadCountChooser`).
+    """
     env = dict(os.environ, NUMBA_NUM_THREADS="2")
     done = subprocess.run([sys.executable, "-c", _THREADS_SCRIPT], env=env, capture_output=True, text=True,
                           check=True)
     assert done.stdout.split() == ["2", "1"]
+
+
+@pytest.mark.parametrize("n", [1, 3, 4, 9, 130])
+def test_normal_product_equals_numpy_for_any_number_of_rows(n):
+    """Four rows at a time, in two blocks: every remainder of rows is summed, A in double and single."""
+    from pdeflow.particles.dense import _normal
+
+    rng = np.random.default_rng(n)
+    A, v = rng.standard_normal((n, 33)), rng.standard_normal(33)
+    assert _close(_normal(A, v), A.T @ (A @ v) / n, 1e-14)
+    A32 = A.astype(np.float32)
+    wide = A32.astype(float)
+    assert _close(_normal(A32, v), wide.T @ (wide @ v) / n, 1e-14)
 
 
 def test_fused_operator_products_equal_the_dense_operator():

@@ -1,0 +1,64 @@
+"""Thread counts: a kernel runs on whichever count has been faster, and its result never depends on it."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from pdeflow.threads import ThreadCountChooser, side_thread
+
+_CHOOSER_SCRIPT = """
+import numba
+from pdeflow.threads import ThreadCountChooser
+
+now = [0.0]
+cost = {1: 1.0, 2: 3.0}          # seconds per call on one thread and on two (a busy second core)
+
+def clock():
+    return now[0]
+
+def kernel(log):
+    count = numba.get_num_threads()
+    log.append(count)
+    now[0] += cost[count]
+
+chooser = ThreadCountChooser(probe_every=4, window=3, clock=clock)
+log = []
+for _ in range(12):
+    chooser(kernel, log)
+cost[1], cost[2] = 3.0, 1.0      # the other core frees up
+for _ in range(12):
+    chooser(kernel, log)
+print(numba.get_num_threads(), "".join(map(str, log)))
+numba.set_num_threads(1)
+log.clear()
+for _ in range(5):
+    chooser(kernel, log)
+print("".join(map(str, log)))
+"""
+
+
+def test_chooser_runs_the_faster_count_and_probes_the_other():
+    env = dict(os.environ, NUMBA_NUM_THREADS="2")
+    done = subprocess.run([sys.executable, "-c", _CHOOSER_SCRIPT], env=env, capture_output=True, text=True,
+                          check=True)
+    threads, sequence, single = done.stdout.split()
+    assert threads == "2"                    # numba's setting restored after every call
+    # both counts tried first, then one thread, with two every fourth call
+    assert sequence[:12] == "121211121112"
+    # two threads become faster: one thread's median (last three calls) rises at once, two's
+    # falls after two of its probes (calls 16 and 20), and from then on one thread is the probe
+    assert sequence[12:] == "111211122221"
+    assert single == "11111"                 # numba on one thread: nothing to choose
+
+
+@pytest.mark.parametrize("probe_every, window", [(1, 8), (16, 0)])
+def test_chooser_refuses_bad_settings(probe_every, window):
+    with pytest.raises(ValueError, match="probe_every"):
+        ThreadCountChooser(probe_every=probe_every, window=window)
+
+
+def test_side_thread_is_kept():
+    assert side_thread() is side_thread()
+    assert side_thread().submit(lambda: 41 + 1).result() == 42
