@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
-from scipy.linalg import blas
 
 from .operators import DenseFeatures, FeatureOperator, ResidualTerms, _atoms_for
 from ..threads import ThreadCountChooser, side_thread
@@ -107,19 +106,21 @@ class SinglePrecisionOperator(FeatureOperator):
     def normal(self, v):
         return _normal(self.owner.A32, v, self.owner.threads)
 
-    def upper_gram(self) -> np.ndarray:
-        """AᵀA/N in single precision, upper triangle only (Fortran order, what a Cholesky reads), shape (M, M).
+    def gram(self) -> np.ndarray:
+        """AᵀA/N in single precision, shape (M, M), exactly symmetric.
 
-        Two SYRKs on the two halves of the rows, each on one BLAS thread, the second on
-        :func:`~pdeflow.threads.side_thread` when numba may use more than one thread: always
-        the same two halves, so the sum does not depend on the thread count.
+        Two products RᵀR on the two halves of the rows (numpy hands them to a SYRK), each on
+        one BLAS thread, the second on :func:`~pdeflow.threads.side_thread` when numba may use
+        more than one thread: always the same two halves, so the sum does not depend on the
+        thread count.  numpy's products release the GIL while they run, so the two halves do
+        run side by side (scipy's BLAS wrappers hold it: two of those would take turns).
         """
         A32 = self.owner.A32
         n = A32.shape[0]
         first, second = A32[: n // 2], A32[n // 2:]
 
         def syrk(rows):
-            return blas.ssyrk(1.0 / n, rows.T, trans=0, lower=0)
+            return rows.T @ rows
 
         if nb.get_num_threads() > 1 and n > 1:
             pending = side_thread().submit(syrk, second)
@@ -128,12 +129,8 @@ class SinglePrecisionOperator(FeatureOperator):
         else:
             gram = syrk(first)
             gram += syrk(second)
+        gram *= np.float32(1.0 / n)
         return gram
-
-    def gram(self):
-        """AᵀA/N in single precision, shape (M, M)."""
-        upper = self.upper_gram()
-        return upper + np.triu(upper, 1).T
 
     def forward(self, u):
         raise NotImplementedError("the single-precision operator serves normal() and gram() only")

@@ -109,10 +109,11 @@ class Projection:
     def _refactor_single(self, op: FeatureOperator) -> None:
         """The preconditioner from the single-precision Gram matrix at the current ω (double if that fails)."""
         m = op.shape[1]
-        gram = op.approximate.upper_gram()
+        gram = op.approximate.gram()
         gram /= m
         gram.flat[:: m + 1] += self.lam
-        factor, info = lapack.spotrf(gram, lower=0, overwrite_a=1, clean=0)
+        # symmetric: its transpose is the same matrix in the Fortran order LAPACK reads in place
+        factor, info = lapack.spotrf(gram.T, lower=0, overwrite_a=1, clean=0)
         if info == 0:
             self._factor = factor
             self.factorizations += 1
