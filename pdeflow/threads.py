@@ -33,13 +33,14 @@ import statistics
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
+from typing import Callable, Hashable
 
 import numba as nb
 import numpy as np
 
 _controller = None
 _side: ThreadPoolExecutor | None = None
+_choosers: dict = {}
 
 
 def _blas():
@@ -84,7 +85,7 @@ class ThreadCountChooser:
     fixed order): the choice changes only the time.  Each count keeps the wall times of its
     last ``window`` calls; the one with the smaller median runs, and every ``probe_every``-th
     call runs the other, so that a change of load (another process taking or freeing a core)
-    is noticed.  A count not yet timed is tried first.  With numba on one thread
+    is noticed.  A count not yet timed is tried first (numba's own count before one).  With numba on one thread
     (:func:`numba.set_num_threads`, ``NUMBA_NUM_THREADS=1``) the kernel simply runs.
 
     Parameters
@@ -113,7 +114,7 @@ class ThreadCountChooser:
         most = nb.get_num_threads()
         if most == 1:
             return 1
-        preferred, other = sorted((1, most), key=self._median)
+        preferred, other = sorted((most, 1), key=self._median)
         return other if (self._calls + 1) % self.probe_every == 0 else preferred
 
     def __call__(self, kernel: Callable, *args):
@@ -134,3 +135,23 @@ class ThreadCountChooser:
         seen.append(elapsed)
         self._medians[count] = statistics.median(seen)
         return out
+
+
+def chooser_for(kind: Hashable) -> ThreadCountChooser:
+    """The process's :class:`ThreadCountChooser` for one kind of work (e.g. a kernel and its array shape).
+
+    Kept for the process, across runs: what it measures, whether another process holds a
+    core, belongs to the machine, not to a run.
+
+    Parameters
+    ----------
+    kind : hashable
+        What the timings are of: calls of the same kind should cost the same.
+
+    Returns
+    -------
+    ThreadCountChooser
+    """
+    if kind not in _choosers:
+        _choosers[kind] = ThreadCountChooser()
+    return _choosers[kind]

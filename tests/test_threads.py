@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from pdeflow.threads import ThreadCountChooser, side_thread
+from pdeflow.threads import ThreadCountChooser, chooser_for, side_thread
 
 _CHOOSER_SCRIPT = """
 import numba
@@ -45,11 +45,11 @@ def test_chooser_runs_the_faster_count_and_probes_the_other():
                           check=True)
     threads, sequence, single = done.stdout.split()
     assert threads == "2"                    # numba's setting restored after every call
-    # both counts tried first, then one thread, with two every fourth call
-    assert sequence[:12] == "121211121112"
-    # two threads become faster: one thread's median (last three calls) rises at once, two's
-    # falls after two of its probes (calls 16 and 20), and from then on one thread is the probe
-    assert sequence[12:] == "111211122221"
+    # both counts tried first (two, then one), then one thread, with two every fourth call
+    assert sequence[:12] == "211211121112"
+    # two threads become faster: one thread's median (last three calls) rises to two's after
+    # two calls, a tie goes to two threads, and from then on one thread is the probe
+    assert sequence[12:] == "112122212221"
     assert single == "11111"                 # numba on one thread: nothing to choose
 
 
@@ -62,3 +62,9 @@ def test_chooser_refuses_bad_settings(probe_every, window):
 def test_side_thread_is_kept():
     assert side_thread() is side_thread()
     assert side_thread().submit(lambda: 41 + 1).result() == 42
+
+
+def test_choosers_are_kept_per_kind_of_work():
+    first = chooser_for(("a kernel", (4, 3)))
+    assert chooser_for(("a kernel", (4, 3))) is first
+    assert chooser_for(("a kernel", (5, 3))) is not first

@@ -21,7 +21,7 @@ import numba as nb
 import numpy as np
 
 from .operators import DenseFeatures, FeatureOperator, ResidualTerms, _atoms_for
-from ..threads import ThreadCountChooser, side_thread
+from ..threads import chooser_for, side_thread
 from ..vecmath import VECTOR_FLAGS
 
 
@@ -77,14 +77,11 @@ def normal_product(A, v, parts):
         _normal_rows(A, v, parts[b], min(n, b * rows), min(n, (b + 1) * rows))
 
 
-def _normal(A: np.ndarray, v: np.ndarray, threads: ThreadCountChooser | None = None) -> np.ndarray:
-    """AᵀAv/N, shape (M,), by :func:`normal_product` on the thread count ``threads`` chooses (default: numba's)."""
+def _normal(A: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """AᵀAv/N, shape (M,), by :func:`normal_product` on the thread count that has been faster (:func:`~pdeflow.threads.chooser_for`)."""
     parts = np.empty((NORMAL_BLOCKS, A.shape[1]))
     v = np.ascontiguousarray(v, dtype=float)
-    if threads is None:
-        normal_product(A, v, parts)
-    else:
-        threads(normal_product, A, v, parts)
+    chooser_for(("normal product", A.shape, A.dtype.str))(normal_product, A, v, parts)
     out = parts[0].copy()
     for part in parts[1:]:
         out += part
@@ -104,7 +101,7 @@ class SinglePrecisionOperator(FeatureOperator):
         self.shape = owner.shape
 
     def normal(self, v):
-        return _normal(self.owner.A32, v, self.owner.threads)
+        return _normal(self.owner.A32, v)
 
     def gram(self) -> np.ndarray:
         """AᵀA/N in single precision, shape (M, M), exactly symmetric.
@@ -150,19 +147,21 @@ class FusedDenseOperator(FeatureOperator):
     pass that certified its projection.
     """
 
-    def __init__(self, feature, x: np.ndarray, omega: np.ndarray, A: np.ndarray, A32: np.ndarray,
-                 threads: ThreadCountChooser | None = None):
+    def __init__(self, feature, x: np.ndarray, omega: np.ndarray, A: np.ndarray, A32: np.ndarray):
         self.feature, self.x, self.omega = feature, x, omega
         self._A, self._A32 = A, A32
-        self.threads = threads
         self.shape = A.shape
         self._filled = False
         self._last: tuple | None = None
         self.approximate = SinglePrecisionOperator(self)
 
     def _pass(self, y=None, z=None, divisor=1.0, gradient=False):
-        terms = self.feature.fused_pass(self.omega, self.x, self._A, self._A32, not self._filled, y, z,
-                                        divisor, gradient)
+        # parallel over fixed blocks of rows: on one thread or numba's count, whichever has been
+        # faster for this kind of pass (beside a busy core, one; the result is the same)
+        fill = not self._filled
+        kind = ("fused pass", type(self.feature).__name__, self.shape, fill, y is not None, bool(gradient))
+        terms = chooser_for(kind)(self.feature.fused_pass, self.omega, self.x, self._A, self._A32, fill, y, z,
+                                  divisor, gradient)
         self._filled = True
         return terms
 
@@ -188,7 +187,7 @@ class FusedDenseOperator(FeatureOperator):
         return terms.adjoint, terms.gradient
 
     def normal(self, v):
-        return _normal(self.A, v, self.threads)
+        return _normal(self.A, v)
 
     def gram(self):
         g = self.A.T @ self.A
@@ -214,16 +213,9 @@ class FusedDenseFeatures(DenseFeatures):
     AᵀA at fixed atoms (:func:`~pdeflow.particles.operators.fixed_atoms`) fills it by blocks.
     """
 
-    def __init__(self, feature, x: np.ndarray):
-        super().__init__(feature, x)
-        # the thread count of the conjugate-gradient products, learnt over a run's steps
-        self._threads: ThreadCountChooser | None = None
-
     def __call__(self, omega: np.ndarray) -> FusedDenseOperator:
         omega = np.ascontiguousarray(_atoms_for(self.feature.dim, omega), dtype=float)
         n, m = self.x.shape[0], omega.shape[0]
         if self._buffers is None or self._buffers[0].shape != (n, m):
             self._buffers = (np.empty((n, m)), np.empty((n, m), dtype=np.float32))
-        if self._threads is None:
-            self._threads = ThreadCountChooser()
-        return FusedDenseOperator(self.feature, self.x, omega, *self._buffers, threads=self._threads)
+        return FusedDenseOperator(self.feature, self.x, omega, *self._buffers)
