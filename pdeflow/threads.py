@@ -85,7 +85,9 @@ class ThreadCountChooser:
     fixed order): the choice changes only the time.  Each count keeps the wall times of its
     last ``window`` calls; the one with the smaller median runs, and every ``probe_every``-th
     call runs the other, so that a change of load (another process taking or freeing a core)
-    is noticed.  A count not yet timed is tried first (numba's own count before one).  With numba on one thread
+    is noticed.  A count not yet timed is tried first (numba's own count before one); the
+    first call on each count is not timed (threads start, first-touch page faults of fresh
+    buffers), lest one slow start exclude a count for many calls.  With numba on one thread
     (:func:`numba.set_num_threads`, ``NUMBA_NUM_THREADS=1``) the kernel simply runs.
 
     Parameters
@@ -104,6 +106,7 @@ class ThreadCountChooser:
         self.probe_every, self.window, self.clock = int(probe_every), int(window), clock
         self._times: dict[int, deque] = {}
         self._medians: dict[int, float] = {}
+        self._started: set[int] = set()
         self._calls = 0
 
     def _median(self, count: int) -> float:
@@ -131,9 +134,11 @@ class ThreadCountChooser:
             elapsed = self.clock() - start
         finally:
             nb.set_num_threads(before)
-        seen = self._times.setdefault(count, deque(maxlen=self.window))
-        seen.append(elapsed)
-        self._medians[count] = statistics.median(seen)
+        if count in self._started:
+            seen = self._times.setdefault(count, deque(maxlen=self.window))
+            seen.append(elapsed)
+            self._medians[count] = statistics.median(seen)
+        self._started.add(count)
         return out
 
 

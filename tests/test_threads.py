@@ -45,8 +45,9 @@ def test_chooser_runs_the_faster_count_and_probes_the_other():
                           check=True)
     threads, sequence, single = done.stdout.split()
     assert threads == "2"                    # numba's setting restored after every call
-    # both counts tried first (two, then one), then one thread, with two every fourth call
-    assert sequence[:12] == "211211121112"
+    # both counts tried first (two, then one), each twice as its first call is not timed; then
+    # one thread, with two every fourth call
+    assert sequence[:12] == "221211121112"
     # two threads become faster: one thread's median (last three calls) rises to two's after
     # two calls, a tie goes to two threads, and from then on one thread is the probe
     assert sequence[12:] == "112122212221"
