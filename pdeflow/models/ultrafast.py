@@ -87,9 +87,10 @@ class UltraFastDiffusion(GridModel):
         """``"LSODA"`` on a line or ring, ``"ReuseBDF"`` in 2-D (docs: theory/driver).
 
         LSODA's banded Jacobian has bandwidth 2 on a ring; in 2-D the band is 2·n₁ wide, and
-        sparse LU with a reused factorization (:class:`pdeflow.integrators_bdf.ReuseBDF`) ran
-        4.6–5× faster than scipy's ``BDF`` on the 128² torus, 11–12× faster than ``BDF`` with
-        BLAS threads left alone (``pdeflow bench ufd2d``).
+        a reused sparse Cholesky factorization of the symmetrised Newton matrix
+        (:class:`pdeflow.integrators_bdf.ReuseBDF` with :meth:`jac_scaled_symmetric`) ran 9×
+        faster than scipy's ``BDF`` on the 128² torus, 12–14× faster than ``BDF`` with BLAS
+        threads left alone (``pdeflow bench ufd2d``).
         """
         return "LSODA" if self.domain.ndim == 1 else "ReuseBDF"
 
