@@ -57,6 +57,14 @@ class ScaledSymmetric:
     S: sp.spmatrix
     d: np.ndarray
 
+    def __post_init__(self) -> None:
+        if not sp.issparse(self.S) or self.S.ndim != 2 or self.S.shape[0] != self.S.shape[1]:
+            raise ValueError(f"ScaledSymmetric: S must be a square scipy sparse matrix, got {type(self.S).__name__}"
+                             f" of shape {getattr(self.S, 'shape', None)}")
+        d = np.asarray(self.d)
+        if d.shape != (self.S.shape[0],) or not np.issubdtype(d.dtype, np.number):
+            raise ValueError(f"ScaledSymmetric: d must be {self.S.shape[0]} real numbers, got shape {d.shape}")
+
     @property
     def shape(self) -> tuple[int, int]:
         return self.S.shape

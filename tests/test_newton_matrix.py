@@ -90,6 +90,10 @@ def test_bad_jacobians_are_refused():
             factorizer_for(J)(J, 0.1)
     with pytest.raises(ValueError, match="no factorization"):
         factorizer_for([[1.0]])
+    with pytest.raises(ValueError, match="S must be a square scipy sparse"):
+        ScaledSymmetric(np.eye(3), np.ones(3))
+    with pytest.raises(ValueError, match="d must be 3 real numbers"):
+        ScaledSymmetric(sp.identity(3, format="csc"), np.ones(4))
 
 
 def test_a_registered_factorizer_takes_precedence(monkeypatch):
