@@ -494,3 +494,30 @@ def check_claim(ok: bool, message: str) -> None:
     """Validation claims hold or fail loudly (an exception, not an ``assert`` that -O removes)."""
     if not ok:
         raise AssertionError(message)
+
+
+def check_lambda_claims(fu: Mapping[float, dict], window: tuple[float, float], late: tuple[float, float],
+                        slower: float = 1.0) -> None:
+    """The claims of a λ sweep (thesis Thms. III.3–III.4) on the f_u curves of the MMD to the teacher.
+
+    ``fu[λ]`` holds ``rate`` and ``r2`` (:func:`log_rate` on ``window``), ``late_rate`` (on
+    ``late``) and the ``mmd_to_teacher`` curve; λ = 0.1 and some λ ≤ 10⁻² must be present.
+
+    * every λ ≤ 10⁻² decays at a linear rate on ``window`` (rate > 0, R² ≥ 0.9);
+    * λ = 0.1's rate on ``late`` is below ``slower`` times the slowest of those rates;
+    * λ = 0.1 ends farther from the teacher than every λ ≤ 10⁻² (so its late slowness is not the
+      finite-M floor the small-λ curves stop at).
+    """
+    small = [lam for lam in fu if lam <= 1e-2]
+    for lam in small:
+        check_claim(fu[lam]["rate"] > 0 and fu[lam]["r2"] >= 0.9,
+                    f"f_u, λ = {lam:g}: MMD to the teacher is not a linear-rate decay on {window} "
+                    f"(rate {fu[lam]['rate']:.3g}, R² {fu[lam]['r2']:.3f})")
+    slowest = min(fu[lam]["rate"] for lam in small)
+    check_claim(fu[1e-1]["late_rate"] < slower * slowest,
+                f"f_u, λ = 0.1 is not slower: its rate on {late} is {fu[1e-1]['late_rate']:.3g}, "
+                f"{slower:g} × the slowest linear rate for λ ≤ 1e-2 is {slower * slowest:.3g}")
+    final = {lam: fu[lam]["mmd_to_teacher"][-1][1] for lam in fu}
+    check_claim(final[1e-1] > max(final[lam] for lam in small),
+                f"f_u, λ = 0.1 ends no farther from the teacher than λ ≤ 1e-2 ({final}): "
+                "its late slowness would be the finite-M floor, not a slower decay")

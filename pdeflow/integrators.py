@@ -10,7 +10,9 @@ open registry :data:`METHODS` (``register_method`` adds one) or passed as the cl
 The Jacobian handed to it follows the model's structure and what the solver accepts,
 not the solver's name: a solver that takes ``lband``/``uband`` (LSODA) gets the banded
 Jacobian of a local model; one that takes ``jac`` (BDF, Radau, …) gets the sparse one
-(or the model's dense one); an explicit solver (RK45, DOP853, …) gets none.
+(or the model's dense one), or, if the solver says ``accepts_scaled_symmetric`` and the
+model offers it, the product form S·diag(d) (:mod:`pdeflow.newton_matrix`); an explicit
+solver (RK45, DOP853, …) gets none.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ class SolverStats:
     nfev: int = 0
     njev: int = 0
     nlu: int = 0
+    linear_solver: str = ""      # what factorized Newton's matrix (ReuseBDF), "" if not known
     wall_time: float = 0.0
     message: str = ""
 
@@ -134,6 +137,9 @@ def jacobian_options(solver_cls: type[OdeSolver], system) -> dict:
         return {"lband": int(hint), "uband": int(hint)}
     if _accepts(solver_cls, "jac"):
         if structure == "local":
+            # J = S·diag(d), S symmetric, to a solver that can factorize it by Cholesky (ReuseBDF)
+            if getattr(solver_cls, "accepts_scaled_symmetric", False) and getattr(system, "scaled_symmetric", False):
+                return {"jac": system.jac_scaled_symmetric}
             return {"jac": system.jac_sparse}
         if structure == "dense":
             return {"jac": system.jac_dense}
@@ -222,4 +228,5 @@ def _run_solver(system, solver_cls, y0, t_eval, k, t0, on_output, check, rtol, a
         bar.close()
         stats.wall_time = time.perf_counter() - start
         stats.nfev, stats.njev, stats.nlu = int(solver.nfev), int(solver.njev), int(solver.nlu)
+        stats.linear_solver = str(getattr(solver, "linear_solver", ""))
     stats.message = "complete"

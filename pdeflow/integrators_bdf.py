@@ -13,10 +13,11 @@
   where the unscaled rate is ``1 − g``, and the non-stiff end, where it is 0, are pulled
   to the same bound).  scipy's ``BDF`` refactors whenever ``h`` changes, i.e. every
   ``order + 1`` steps;
-* **a fill-reducing ordering for the pattern**: a structurally symmetric sparse
-  Jacobian (every finite-volume flux) is ordered by minimum degree on ``Aᵀ + A``, which
-  halves the fill of the LU against SuperLU's default COLAMD on a 2-D five-point
-  stencil and makes each solve 5–7× cheaper;
+* **the factorization suits the Jacobian** (:mod:`pdeflow.newton_matrix`): SuperLU with
+  minimum degree on ``Aᵀ + A`` for a structurally symmetric sparse J (every finite-volume
+  flux; half the fill of SuperLU's default COLAMD on a 2-D five-point stencil), and a
+  sparse Cholesky for a Jacobian given as ``S·diag(d)`` with S symmetric (the UFD's), five
+  times cheaper than that LU at 128²;
 * **Newton's convergence rate is carried from step to step**, so a step whose first
   correction is already small enough ends after one solve (scipy's test needs two);
   Newton stops at 0.1 of the error tolerance (CVODE's choice) rather than scipy's
@@ -39,8 +40,8 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 from scipy.integrate import DenseOutput, OdeSolver
-from scipy.linalg import lu_factor, lu_solve
-from scipy.sparse.linalg import splu
+
+from .newton_matrix import ScaledSymmetric, factorizer_for
 
 __all__ = ["ReuseBDF"]
 
@@ -101,9 +102,10 @@ class ReuseBDF(OdeSolver):
     ----------
     fun, t0, y0, t_bound, max_step, rtol, atol, vectorized, first_step
         As for :class:`scipy.integrate.BDF`; ``y0`` is real, shape (n,).
-    jac : callable, ndarray, sparse matrix or None
-        ``jac(t, y)`` returning the (n, n) Jacobian (sparse is kept sparse), or a constant
-        matrix; ``None``: forward differences (n evaluations of ``fun``; small n only).
+    jac : callable, ndarray, sparse matrix, ScaledSymmetric or None
+        ``jac(t, y)`` returning the (n, n) Jacobian (sparse is kept sparse; a
+        :class:`~pdeflow.newton_matrix.ScaledSymmetric` is factorized by Cholesky), or a
+        constant one; ``None``: forward differences (n evaluations of ``fun``; small n only).
     lu_reuse : float
         Keep a factorization of ``I − c₀J`` while ``1/lu_reuse <= c/c₀ <= lu_reuse``
         (> 1; 2 bounds Newton's contraction rate by 1/3).
@@ -116,8 +118,14 @@ class ReuseBDF(OdeSolver):
     Attributes
     ----------
     nfev, njev, nlu : int
-        Evaluations of ``fun`` and of the Jacobian, and LU factorizations.
+        Evaluations of ``fun`` and of the Jacobian, and factorizations of Newton's matrix.
+    linear_solver : str
+        What factorized Newton's matrix last ("SuperLU", "CHOLMOD", "dense LU").
     """
+
+    #: :func:`pdeflow.integrators.jacobian_options` hands this solver a model's Jacobian in
+    #: the form ``S·diag(d)`` where the model offers it
+    accepts_scaled_symmetric = True
 
     def __init__(self, fun, t0, y0, t_bound, max_step=np.inf, rtol=1e-3, atol=1e-6, jac=None,
                  vectorized=False, first_step=None, lu_reuse=2.0, newton_tol=0.1, **extraneous):
@@ -140,13 +148,8 @@ class ReuseBDF(OdeSolver):
         f0 = self.fun(self.t, self.y)
         self._jac, self._J = self._jacobian_source(jac)
         self._jac_fresh = True               # _J was evaluated at the current (t, y)
-        self._sparse = sp.issparse(self._J)
-        if self._sparse:
-            self._identity = sp.identity(self.n, format="csc")
-            pattern = ((self._J != 0) + self._identity).astype(bool)
-            symmetric = (pattern != pattern.T).nnz == 0      # structure only, not values
-            # minimum degree on AᵀA+A keeps the diagonal pivots' symmetry: half COLAMD's fill on stencils
-            self._ordering = "MMD_AT_PLUS_A" if symmetric else "COLAMD"
+        self._factorizer = factorizer_for(self._J)
+        self.linear_solver = ""
         self._lu = None
         self._lu_c = np.nan                   # the c of the matrix I − cJ that _lu factorizes
         self._rate: float | None = None       # Newton contraction observed with this _lu
@@ -167,6 +170,10 @@ class ReuseBDF(OdeSolver):
     def _jacobian_source(self, jac):
         """The Jacobian callable (or None for a constant one) and its value at (t0, y0)."""
         def as_matrix(J):
+            if isinstance(J, ScaledSymmetric):
+                if J.shape != (self.n, self.n) or np.shape(J.d) != (self.n,):
+                    raise ValueError(f"jac must have shape ({self.n}, {self.n}), got S {J.shape}, d {np.shape(J.d)}")
+                return J
             if sp.issparse(J):
                 return sp.csc_matrix(J, dtype=float)
             J = np.asarray(J, dtype=float)
@@ -198,18 +205,14 @@ class ReuseBDF(OdeSolver):
 
     def _factorize(self, c: float) -> None:
         """Factorize ``I − cJ`` and forget the contraction rate observed with the previous one."""
-        if self._sparse:
-            self._lu = splu((self._identity - c * self._J).tocsc(), permc_spec=self._ordering)
-        else:
-            self._lu = lu_factor(np.eye(self.n) - c * self._J, overwrite_a=True, check_finite=False)
+        self._lu = self._factorizer(self._J, c)
+        self.linear_solver = self._lu.name
         self._lu_c = c
         self._rate = None
         self.nlu += 1
 
     def _solve(self, b: np.ndarray) -> np.ndarray:
-        if self._sparse:
-            return self._lu.solve(b)
-        return lu_solve(self._lu, b, check_finite=False)
+        return self._lu.solve(b)
 
     def _renew_jacobian(self) -> None:
         if self._jac is not None and not self._jac_fresh:

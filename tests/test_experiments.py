@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import pdeflow as pf
-from pdeflow.experiments import CircleExperiment, ParticleExperiment, log_rate, run_many, run_name, run_sweep, ufd_reference
+from pdeflow.experiments import (CircleExperiment, ParticleExperiment, check_lambda_claims, log_rate, run_many, run_name,
+                                 run_sweep, ufd_reference)
 from pdeflow.grid_references import GridReferences
 
 
@@ -113,3 +114,23 @@ def test_experiment_names_are_checked_at_construction(field, value, message):
     # a misspelt name must fail where it is written, not later inside every worker of a sweep
     with pytest.raises(ValueError, match=message):
         ParticleExperiment(**{field: value})
+
+
+def _lambda_curve(rate: float, r2: float, late_rate: float, final: float) -> dict:
+    return {"rate": rate, "r2": r2, "late_rate": late_rate, "mmd_to_teacher": [[0.0, 1.0], [20.0, final]]}
+
+
+def test_lambda_sweep_claims_hold_and_fail_where_they_should():
+    window, late = (1.0, 10.0), (10.0, 20.0)
+    good = {0.1: _lambda_curve(0.3, 0.99, 0.05, 0.03), 0.01: _lambda_curve(0.4, 0.98, 0.1, 0.015),
+            0.001: _lambda_curve(0.35, 0.95, 0.1, 0.014)}
+    check_lambda_claims(good, window, late, slower=0.5)
+    broken = {
+        "not linear": {**good, 0.001: _lambda_curve(0.35, 0.5, 0.1, 0.014)},
+        "not slower": {**good, 0.1: _lambda_curve(0.3, 0.99, 0.2, 0.03)},
+        "at the floor": {**good, 0.1: _lambda_curve(0.3, 0.99, 0.05, 0.01)},
+    }
+    for case, fu in broken.items():
+        with pytest.raises(AssertionError):
+            check_lambda_claims(fu, window, late, slower=0.5)
+    check_lambda_claims(broken["not slower"], window, late, slower=3.0)   # within a looser factor

@@ -9,6 +9,9 @@ A model offers the Jacobian that its structure allows (:attr:`GridModel.jacobian
 
 * ``"local"`` — fluxes couple neighbouring cells only: :meth:`jac_banded` (packed band
   storage, for LSODA) and :meth:`jac_sparse` (CSC, for BDF/Radau) are exact and cheap;
+  a model whose fluxes are ``T(ψ_r − ψ_l)`` of a cell-wise potential ψ(y) also offers
+  :meth:`jac_scaled_symmetric`, J = S·diag(ψ′) with S symmetric, which an integrator
+  that accepts it factorizes by sparse Cholesky (``scaled_symmetric = True``);
 * ``"dense"`` — nonlocal but available: :meth:`jac_dense`;
 * ``"none"`` — the integrator approximates it by finite differences if it needs one.
 """
@@ -55,6 +58,8 @@ class GridModel(ABC):
         ``None`` leaves them alone.  A model whose right-hand side does no BLAS work sets 1:
         the integrator's vector operations gain nothing from threads and lose much on a busy
         machine.
+    scaled_symmetric : bool
+        Whether :meth:`jac_scaled_symmetric` is offered (``jacobian == "local"`` only).
     """
 
     name: ClassVar[str] = "grid"
@@ -63,6 +68,7 @@ class GridModel(ABC):
     mass_rtol: ClassVar[float | None] = 1e-10
     band_hint: ClassVar[int | None] = None
     blas_threads: ClassVar[int | None] = None
+    scaled_symmetric: ClassVar[bool] = False
 
     domain: Domain
 
@@ -92,6 +98,11 @@ class GridModel(ABC):
     def jac_sparse(self, t: float, y: np.ndarray):
         """Jacobian as a scipy sparse matrix (``jacobian == "local"``)."""
         raise NotImplementedError(f"{type(self).__name__} has no sparse Jacobian")
+
+    def jac_scaled_symmetric(self, t: float, y: np.ndarray):
+        """The Jacobian as :class:`~pdeflow.newton_matrix.ScaledSymmetric` S·diag(d), S symmetric
+        (models with ``scaled_symmetric = True``; Newton's matrix is then factorized by Cholesky)."""
+        raise NotImplementedError(f"{type(self).__name__} has no Jacobian of the form S·diag(d)")
 
     def jac_dense(self, t: float, y: np.ndarray) -> np.ndarray:
         """Jacobian as a dense ``(size, size)`` array (``jacobian == "dense"``)."""
