@@ -84,7 +84,8 @@ class ThreadCountChooser:
     For kernels whose result does not depend on the thread count (fixed blocks summed in a
     fixed order): the choice changes only the time.  Each count keeps the wall times of its
     last ``window`` calls; the one with the smaller median runs, and every ``probe_every``-th
-    call runs the other, so that a change of load (another process taking or freeing a core)
+    call runs the other (every fourth such call while the other's median is over 1.5 times
+    the preferred one's), so that a change of load (another process taking or freeing a core)
     is noticed.  A count not yet timed is tried first (numba's own count before one); the
     first call on each count is not timed (threads start, first-touch page faults of fresh
     buffers), lest one slow start exclude a count for many calls.  With numba on one thread
@@ -118,7 +119,10 @@ class ThreadCountChooser:
         if most == 1:
             return 1
         preferred, other = sorted((most, 1), key=self._median)
-        return other if (self._calls + 1) % self.probe_every == 0 else preferred
+        every = self.probe_every
+        if self._median(other) > 1.5 * self._median(preferred) > 0:
+            every *= 4   # clearly slower (e.g. one thread on an idle machine): probed less often
+        return other if (self._calls + 1) % every == 0 else preferred
 
     def __call__(self, kernel: Callable, *args):
         """``kernel(*args)`` on the chosen thread count (numba's setting restored after)."""

@@ -271,3 +271,21 @@ def test_varpro_benchmark_refuses_a_negative_long_run():
 
     with pytest.raises(ValueError, match="long_steps"):
         run_varpro_benchmark("torus", width=8, n_data=16, steps=2, repeats=1, contended=False, long_steps=-1)
+
+
+def test_a_finished_run_hands_its_feature_buffers_to_the_next(torus_problems):
+    """run_varpro gives A and A32 back when done; the next run of that shape fills the same arrays, same result."""
+    from pdeflow.particles import dense
+
+    _, problem = torus_problems
+    omega0 = np.random.default_rng(12).uniform(-2, 2, (48, 2))
+    first = run_varpro(problem, omega0, lam=1e-3, reg="f_u", steps=3)
+    pair = dense._SPARE_BUFFERS[(problem.x.shape[0], 48)]
+    second = run_varpro(problem, omega0, lam=1e-3, reg="f_u", steps=3)
+    again = dense._SPARE_BUFFERS[(problem.x.shape[0], 48)]
+    assert again[0] is pair[0] and again[1] is pair[1]
+    np.testing.assert_array_equal(second.positions, first.positions)
+    # a VarPro of the user's own never gives its buffers away
+    varpro = pf.VarPro(problem, 1e-3, "f_u")
+    varpro.state(omega0)
+    assert (problem.x.shape[0], 48) not in dense._SPARE_BUFFERS

@@ -650,6 +650,13 @@ def _run(problem, omega0, *, steps, save_every, tau, store, overwrite, progress,
     return run.trajectory()
 
 
+def _release_features(varpro: VarPro) -> None:
+    """After a run that finished: its feature buffers serve the next run (the run's own features, no operator left)."""
+    release = getattr(varpro.operator_at, "release", None)
+    if release is not None:
+        release()
+
+
 def _check_run_args(steps, save_every, tau) -> tuple[int, int, float]:
     steps = as_count(steps, "steps", minimum=0)
     save_every = as_count(save_every, "save_every", minimum=1)
@@ -769,9 +776,11 @@ def run_varpro(problem: TeacherStudent, omega0, *, lam: float, reg: str = "f_b",
 
     stepper = _Stepper(advance, checkpoint, restore,
                        lambda: {"factorizations": projection.factorizations})
-    return _run(problem, omega0, steps=steps, save_every=save_every, tau=tau, store=store,
-                overwrite=overwrite, progress=progress, params=params, stepper=stepper,
-                model="varpro", resume=resume, desc="VarPro")
+    trajectory = _run(problem, omega0, steps=steps, save_every=save_every, tau=tau, store=store,
+                      overwrite=overwrite, progress=progress, params=params, stepper=stepper,
+                      model="varpro", resume=resume, desc="VarPro")
+    _release_features(varpro)
+    return trajectory
 
 
 def run_two_timescale(problem: TeacherStudent, omega0, *, lam: float, reg: str = "f_u",
@@ -844,6 +853,8 @@ def run_two_timescale(problem: TeacherStudent, omega0, *, lam: float, reg: str =
                 omega = _move(p.domain, omega, tau, velocity, k)
                 op = varpro.operator_at(omega)
 
-    return _run(problem, omega0, steps=steps, save_every=save_every, tau=tau, store=store,
-                overwrite=overwrite, progress=progress, params=params, stepper=_Stepper(advance),
-                model="two_timescale", resume=resume, desc="two-timescale")
+    trajectory = _run(problem, omega0, steps=steps, save_every=save_every, tau=tau, store=store,
+                      overwrite=overwrite, progress=progress, params=params, stepper=_Stepper(advance),
+                      model="two_timescale", resume=resume, desc="two-timescale")
+    _release_features(varpro)
+    return trajectory
