@@ -60,6 +60,7 @@ def test_chooser_runs_the_faster_count_and_probes_the_other():
     assert single == "11111"                 # numba on one thread: nothing to choose
 
 
+@pytest.mark.parametrize("probe_every, window", [(1, 8), (16, 0)])
 def test_chooser_refuses_bad_settings(probe_every, window):
     with pytest.raises(ValueError, match="probe_every"):
         ThreadCountChooser(probe_every=probe_every, window=window)
