@@ -10,17 +10,20 @@ sub-millisecond products on two threads can run tens of times slower than on one
   (threadpoolctl; the integrators do the same for right-hand sides without BLAS work);
   even the largest BLAS work of a VarPro step (the Gram matrix of a preconditioner refresh,
   tens of milliseconds) stays on single-threaded calls, since OpenBLAS's threads keep
-  spinning after one; the Gram matrix runs as two such calls side by side instead;
+  spinning after one;
 * the large numba passes (the fill of the Laplace feature matrix, the residual and gradient
-  pass) are parallel, on numba's thread count (``NUMBA_NUM_THREADS`` or
-  :func:`numba.set_num_threads`), with OpenMP's waiting threads asleep rather than spinning
-  (``OMP_WAIT_POLICY=PASSIVE``, set by ``import pdeflow`` unless already set); their blocks are
-  fixed, so the result does not depend on the thread count;
-* the conjugate-gradient products (about half a millisecond each) are split into fixed blocks
-  of rows whose sums are added in a fixed order, so one thread and two give the same bits; a
-  :class:`ThreadCountChooser` runs them on whichever thread count has recently been faster,
-  measured as the loop goes (two on an idle machine, one beside a busy core: neither choice
-  changes a result, only how long it takes);
+  pass) and the conjugate-gradient products (about half a millisecond each) are parallel over
+  fixed blocks of rows whose sums are added in a fixed order, so one thread and numba's count
+  (``NUMBA_NUM_THREADS`` or :func:`numba.set_num_threads`) give the same bits; OpenMP's waiting
+  threads sleep rather than spin (``OMP_WAIT_POLICY=PASSIVE``, set by ``import pdeflow``
+  unless already set).  A :class:`ThreadCountChooser` per kind of work (:func:`chooser_for`)
+  runs each on whichever count has recently been faster, measured as the loop goes: on an
+  idle machine two threads halve a pass or a product, beside a busy core a parallel region
+  waits for the thread that shares it and one thread is as fast; neither choice changes a
+  result, only how long it takes;
+* the two halves of the Gram matrix of a preconditioner refresh (tens of milliseconds) run
+  side by side, the second on :func:`side_thread`, also beside a busy core (long enough for
+  the scheduler to share the cores fairly);
 * processes that run one job per core (``run_many``'s workers) start with every library on
   one thread, through the environment (:mod:`pdeflow.experiments`), so that nothing nests
   threads inside them.

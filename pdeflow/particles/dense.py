@@ -7,7 +7,9 @@ double and in single precision:
 
 * the gradient products (∇_ωA)ᵀr come out of the same pass that forms r = y − Az and Aᵀr
   (``residual``), the geometry recomputed on the fly;
-* ``normal`` reads each row of A once for both Av and Aᵀ(Av) (:func:`normal_product`);
+* ``normal`` reads each row of A once for both Av and Aᵀ(Av) (:func:`normal_product`), in
+  two fixed blocks of rows, on one thread or two, whichever has been faster
+  (:func:`pdeflow.threads.chooser_for`; the passes likewise);
 * ``approximate`` is the single-precision A, half the bytes per product, for the inner
   iterations of the projection, whose residuals are always measured with the double A.
 
