@@ -109,6 +109,29 @@ def test_fused_pass_does_not_depend_on_the_thread_count():
     assert done.stdout.split() == ["2", "1"]
 
 
+_RUN_THREADS_SCRIPT = """
+import numba, numpy as np
+import pdeflow as pf
+from pdeflow.particles import make_teacher_student, run_varpro
+problem = make_teacher_student(pf.Torus((8, 8), 4.0), 100.0, 301, 301, rng=2)
+omega0 = np.random.default_rng(3).uniform(-2, 2, (70, 2))
+out = []
+for threads in (2, 1, 2):
+    numba.set_num_threads(threads)
+    run = run_varpro(problem, omega0, lam=1e-3, reg="f_u", steps=12, save_every=4)
+    out.append(np.concatenate([run.positions.ravel(), run.u.ravel(), run.risk]))
+print(run.stats["factorizations"] > 1, int(all(np.array_equal(out[0], o) for o in out[1:])))
+"""
+
+
+def test_torus_run_does_not_depend_on_the_thread_count():
+    """Whole runs (passes, products on the chosen count, Gram halves side by side or not): the same bits."""
+    env = dict(os.environ, NUMBA_NUM_THREADS="2")
+    done = subprocess.run([sys.executable, "-c", _RUN_THREADS_SCRIPT], env=env, capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.split() == ["True", "1"]
+
+
 @pytest.mark.parametrize("n", [1, 3, 4, 9, 130])
 def test_normal_product_equals_numpy_for_any_number_of_rows(n):
     """Four rows at a time, in two blocks: every remainder of rows is summed, A in double and single."""
