@@ -3,7 +3,10 @@
 Problem: the thesis' teacher–student problem (γ = 100, N = M̄ = 4096) on the circle (ReLU
 features) or the torus ℝ²/4ℤ² (Laplace features), M = 1024 particles from a uniform i.i.d.
 start, λ = 10⁻³, f_u, τ = 2⁻¹⁰.  Timed: ``steps`` steps of :func:`pdeflow.run_varpro`, as a
-user runs them.  Two comparisons, each interleaved so that both sides see the same load:
+user runs them, and the sustained rate further on (steps ``steps`` to ``steps + long_steps``
+of the same run, resumed from its checkpoint, which continues it bit for bit): the first
+steps carry the start-up (first preconditioner, the particles' fastest moves), a thesis run
+has 20480 steps.  Two comparisons, each interleaved so that both sides see the same load:
 
 * against a plain numpy baseline of the same method (the N × M feature matrix and its
   gradients formed with numpy, the projection solved densely at every step, BLAS on one
@@ -16,15 +19,19 @@ user runs them.  Two comparisons, each interleaved so that both sides see the sa
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
 
 from .domains import Circle, Torus
+from .scalars import as_count
 
 GAMMA = 100.0
 #: Feature spaces of the benchmark (their grids are not used: the particles carry the method).
@@ -109,7 +116,7 @@ def _rates(times: list[float], steps: int) -> dict:
 
 def run_varpro_benchmark(domain: str = "torus", width: int = 1024, n_data: int = 4096, steps: int = 30,
                          lam: float = 1e-3, reg: str = "f_u", repeats: int = 3, seed: int = 0,
-                         contended: bool = True) -> dict:
+                         contended: bool = True, long_steps: int = 300) -> dict:
     """VarPro iterations per second on ``domain``: pdeflow vs plain numpy, default threads vs one.
 
     Parameters
@@ -128,12 +135,18 @@ def run_varpro_benchmark(domain: str = "torus", width: int = 1024, n_data: int =
         Seed of the problem and of the uniform start.
     contended : bool
         Also time default vs one thread with a busy loop on every other core.
+    long_steps : int
+        Steps of the sustained-rate timing (0: none): the run of ``steps`` steps is saved,
+        then resumed up to ``steps + long_steps`` steps, ``repeats`` times.
 
     Returns
     -------
     dict
         ``problem``; ``pdeflow`` and ``numpy`` rates (best and median it/s over the repeats),
         ``speedup_best``/``speedup_median`` and ``max_position_gap`` (after ``steps`` steps);
+        ``long`` (if ``long_steps``): ``first_step``, ``steps``, the rates of pdeflow over
+        those steps and their ratio to the numpy rate above (``speedup_best``/``_median``;
+        the baseline's steps all cost the same, so its rate over ``steps`` steps is its rate);
         ``threads``: ``alone`` and (if ``contended``) ``contended``, each with the rates of
         ``default`` and ``one_thread`` and their ratio ``default_over_one``.
     """
@@ -142,6 +155,7 @@ def run_varpro_benchmark(domain: str = "torus", width: int = 1024, n_data: int =
 
     if domain not in DOMAINS:
         raise ValueError(f"domain must be one of {sorted(DOMAINS)}, got {domain!r}")
+    long_steps = as_count(long_steps, "long_steps", minimum=0)
     if not regularizer(reg).quadratic:
         raise ValueError(f"reg must be f_b or f_u (the baseline solves a linear projection), got {reg!r}")
     shift = regularizer(reg).shift
@@ -177,6 +191,11 @@ def run_varpro_benchmark(domain: str = "torus", width: int = 1024, n_data: int =
     periods = np.asarray(space.lengths)[None] if gap.ndim > 1 else space.lengths[0]
     gap -= periods * np.round(gap / periods)
     report["max_position_gap"] = float(np.abs(gap).max())
+    if long_steps:
+        report["long"] = _sustained_rate(problem, omega0, lam, reg, tau, steps, long_steps, repeats)
+        for kind in ("best", "median"):
+            report["long"][f"speedup_{kind}"] = (report["long"]["pdeflow"][f"{kind}_it_s"]
+                                                 / report["numpy"][f"{kind}_it_s"])
 
     def threaded(setting):
         def run():
@@ -198,6 +217,29 @@ def run_varpro_benchmark(domain: str = "torus", width: int = 1024, n_data: int =
     return report
 
 
+def _sustained_rate(problem, omega0, lam: float, reg: str, tau: float, first: int, steps: int,
+                    repeats: int) -> dict:
+    """Rates of steps ``first`` to ``first + steps`` of one run: saved at ``first``, resumed ``repeats`` times."""
+    from .particles import run_varpro
+
+    kwargs = dict(lam=lam, reg=reg, tau=tau)
+    with tempfile.TemporaryDirectory(prefix="pdeflow-bench-") as tmp:
+        start = Path(tmp) / "start.h5"
+        run_varpro(problem, omega0, steps=first, save_every=first, store=start, **kwargs)
+        times = []
+        for k in range(repeats):
+            copy = Path(tmp) / f"long{k}.h5"
+            shutil.copyfile(start, copy)
+            begin = time.perf_counter()
+            run = run_varpro(problem, omega0, steps=first + steps, save_every=first + steps, store=copy,
+                             resume=True, **kwargs)
+            times.append(time.perf_counter() - begin)
+            if run.stats.get("resumed_at_step") != first:
+                raise RuntimeError(f"the sustained-rate run resumed at step {run.stats.get('resumed_at_step')}, "
+                                   f"not {first}")
+    return {"first_step": first, "steps": steps, "pdeflow": _rates(times, steps)}
+
+
 def format_varpro_report(rep: dict) -> str:
     p = rep["problem"]
     lines = [f"VarPro on the {p['domain']}: M={p['M']}, N={p['N']}, {p['reg']}, lambda={p['lam']:g}, "
@@ -208,6 +250,12 @@ def format_varpro_report(rep: dict) -> str:
              f"median {rep['numpy']['median_it_s']:8.1f} it/s",
              f"  speed-up {rep['speedup_best']:.1f}x (best), {rep['speedup_median']:.1f}x (median); largest "
              f"position difference after {p['steps']} steps {rep['max_position_gap']:.1e}"]
+    if "long" in rep:
+        lg = rep["long"]
+        span = f"steps {lg['first_step']}-{lg['first_step'] + lg['steps']}"
+        lines.append(f"  pdeflow sustained, {span:18s} best {lg['pdeflow']['best_it_s']:8.1f} it/s  median "
+                     f"{lg['pdeflow']['median_it_s']:8.1f} it/s  ({lg['speedup_best']:.1f}x / "
+                     f"{lg['speedup_median']:.1f}x the numpy rate; resumed from step {lg['first_step']})")
     for case, rec in rep["threads"].items():
         where = "machine as it is" if case == "alone" else f"{rec['busy_processes']} busy-loop process(es)"
         lines.append(f"  threads, {where:26s} default {rec['default']['median_it_s']:8.1f} it/s  one thread "

@@ -54,7 +54,8 @@ def _bench_varpro(args) -> str:
     from .bench_varpro import DOMAINS, format_varpro_report, run_varpro_benchmark
 
     domains = list(DOMAINS) if args.domain == "all" else [args.domain]
-    reports = [run_varpro_benchmark(domain, steps=args.steps, repeats=3 if args.repeats is None else args.repeats)
+    reports = [run_varpro_benchmark(domain, steps=args.steps, repeats=3 if args.repeats is None else args.repeats,
+                                    long_steps=args.long_steps)
                for domain in domains]
     if args.json is not None:
         args.json.write_text(json.dumps(reports, indent=2))
@@ -181,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
                             "wasserstein: the lambda > 0 flow vs a dense numpy ridge solve per evaluation; "
                             "cot: COT P2 grid and ResNet vs numpy + RK45")
     bench.add_argument("--steps", type=_at_least(1), default=30, help="VarPro steps per timed run (varpro case)")
+    bench.add_argument("--long-steps", type=_at_least(0), default=300,
+                       help="varpro case: also the sustained rate of the steps after --steps, this many (0: skip)")
     bench.add_argument("--domain", choices=["circle", "torus", "all"], default="all",
                        help="varpro case: the circle (ReLU), the torus (Laplace) or both")
     bench.add_argument("--n", type=_at_least(3), default=None,

@@ -10,12 +10,20 @@ sub-millisecond products on two threads can run tens of times slower than on one
   (threadpoolctl; the integrators do the same for right-hand sides without BLAS work);
   even the largest BLAS work of a VarPro step (the Gram matrix of a preconditioner refresh,
   tens of milliseconds) stays on single-threaded calls, since OpenBLAS's threads keep
-  spinning after one; the Gram matrix runs as two such calls side by side instead;
+  spinning after one;
 * the large numba passes (the fill of the Laplace feature matrix, the residual and gradient
-  pass) are parallel, on numba's thread count (``NUMBA_NUM_THREADS`` or
-  :func:`numba.set_num_threads`), with OpenMP's waiting threads asleep rather than spinning
-  (``OMP_WAIT_POLICY=PASSIVE``, set by ``import pdeflow`` unless already set); their blocks are
-  fixed, so the result does not depend on the thread count;
+  pass) and the conjugate-gradient products (about half a millisecond each) are parallel over
+  fixed blocks of rows whose sums are added in a fixed order, so one thread and numba's count
+  (``NUMBA_NUM_THREADS`` or :func:`numba.set_num_threads`) give the same bits; OpenMP's waiting
+  threads sleep rather than spin (``OMP_WAIT_POLICY=PASSIVE``, set by ``import pdeflow``
+  unless already set).  A :class:`ThreadCountChooser` per kind of work (:func:`chooser_for`)
+  runs each on whichever count has recently been faster, measured as the loop goes: on an
+  idle machine two threads halve a pass or a product, beside a busy core a parallel region
+  waits for the thread that shares it and one thread is as fast; neither choice changes a
+  result, only how long it takes;
+* the two halves of the Gram matrix of a preconditioner refresh (tens of milliseconds) run
+  side by side, the second on :func:`side_thread`, also beside a busy core (long enough for
+  the scheduler to share the cores fairly);
 * processes that run one job per core (``run_many``'s workers) start with every library on
   one thread, through the environment (:mod:`pdeflow.experiments`), so that nothing nests
   threads inside them.
@@ -24,8 +32,18 @@ sub-millisecond products on two threads can run tens of times slower than on one
 from __future__ import annotations
 
 import contextlib
+import statistics
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Hashable
+
+import numba as nb
+import numpy as np
 
 _controller = None
+_side: ThreadPoolExecutor | None = None
+_choosers: dict = {}
 
 
 def _blas():
@@ -50,3 +68,102 @@ def blas_threads_limited(limit: int | None):
     if limit is None:
         return contextlib.nullcontext()
     return _blas().limit(limits=int(limit))
+
+
+def side_thread() -> ThreadPoolExecutor:
+    """One worker thread kept for the process, for work split in two halves (e.g. two SYRKs).
+
+    Started once: a pool created per call costs a thread start and join each time.
+    """
+    global _side
+    if _side is None:
+        _side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pdeflow-side")
+    return _side
+
+
+class ThreadCountChooser:
+    """Run a numba kernel on one thread or on numba's thread count, whichever has been faster.
+
+    For kernels whose result does not depend on the thread count (fixed blocks summed in a
+    fixed order): the choice changes only the time.  Each count keeps the wall times of its
+    last ``window`` calls; the one with the smaller median runs, and every ``probe_every``-th
+    call runs the other (every fourth such call while the other's median is over 1.5 times
+    the preferred one's), so that a change of load (another process taking or freeing a core)
+    is noticed.  A count not yet timed is tried first (numba's own count before one); the
+    first call on each count is not timed (threads start, first-touch page faults of fresh
+    buffers), lest one slow start exclude a count for many calls.  With numba on one thread
+    (:func:`numba.set_num_threads`, ``NUMBA_NUM_THREADS=1``) the kernel simply runs.
+
+    Parameters
+    ----------
+    probe_every : int
+        Calls between two runs on the count not preferred.
+    window : int
+        Calls remembered per count.
+    clock : callable
+        Seconds (monotonic); :func:`time.perf_counter` (tests pass their own).
+    """
+
+    def __init__(self, probe_every: int = 16, window: int = 5, clock: Callable[[], float] = time.perf_counter):
+        if probe_every < 2 or window < 1:
+            raise ValueError(f"probe_every must be >= 2 and window >= 1, got {probe_every}, {window}")
+        self.probe_every, self.window, self.clock = int(probe_every), int(window), clock
+        self._times: dict[int, deque] = {}
+        self._medians: dict[int, float] = {}
+        self._started: set[int] = set()
+        self._calls = 0
+
+    def _median(self, count: int) -> float:
+        return self._medians.get(count, -np.inf)
+
+    def choice(self) -> int:
+        """The thread count the next call will use."""
+        most = nb.get_num_threads()
+        if most == 1:
+            return 1
+        preferred, other = sorted((most, 1), key=self._median)
+        every = self.probe_every
+        if self._median(other) > 1.5 * self._median(preferred) > 0:
+            every *= 4   # clearly slower (e.g. one thread on an idle machine): probed less often
+        return other if (self._calls + 1) % every == 0 else preferred
+
+    def __call__(self, kernel: Callable, *args):
+        """``kernel(*args)`` on the chosen thread count (numba's setting restored after)."""
+        count = self.choice()
+        self._calls += 1
+        before = nb.get_num_threads()
+        if count == before == 1:
+            return kernel(*args)
+        nb.set_num_threads(count)
+        try:
+            start = self.clock()
+            out = kernel(*args)
+            elapsed = self.clock() - start
+        finally:
+            nb.set_num_threads(before)
+        if count in self._started:
+            seen = self._times.setdefault(count, deque(maxlen=self.window))
+            seen.append(elapsed)
+            self._medians[count] = statistics.median(seen)
+        self._started.add(count)
+        return out
+
+
+def chooser_for(kind: Hashable) -> ThreadCountChooser:
+    """The process's :class:`ThreadCountChooser` for one kind of work (e.g. a kernel and its array shape).
+
+    Kept for the process, across runs: what it measures, whether another process holds a
+    core, belongs to the machine, not to a run.
+
+    Parameters
+    ----------
+    kind : hashable
+        What the timings are of: calls of the same kind should cost the same.
+
+    Returns
+    -------
+    ThreadCountChooser
+    """
+    if kind not in _choosers:
+        _choosers[kind] = ThreadCountChooser()
+    return _choosers[kind]

@@ -81,8 +81,9 @@ def test_fused_pass_clips_the_exponential_where_it_underflows():
 _THREADS_SCRIPT = """
 import numba, numpy as np
 from pdeflow.particles import LaplaceRBF
+from pdeflow.particles.dense import _normal
 rng = np.random.default_rng(3)
-n, m = 1000, 70
+n, m = 1001, 70
 x, omega = rng.standard_normal((n, 2)), rng.uniform(-2, 2, (m, 2))
 y, z = rng.standard_normal(n), rng.standard_normal(m)
 out = []
@@ -90,17 +91,58 @@ for threads in (1, 2):
     numba.set_num_threads(threads)
     A, A32 = np.empty((n, m)), np.empty((n, m), dtype=np.float32)
     t = LaplaceRBF().fused_pass(omega, x, A, A32, True, y, z, 1.0, True)
-    out.append(np.concatenate([t.resid, t.adjoint, t.gradient.ravel(), t.data_term, A.ravel()]))
+    out.append(np.concatenate([t.resid, t.adjoint, t.gradient.ravel(), t.data_term, A.ravel(),
+                               _normal(A, z), _normal(A32, z)]))
 print(numba.get_num_threads(), int(np.array_equal(out[0], out[1])))
 """
 
 
 def test_fused_pass_does_not_depend_on_the_thread_count():
-    """The blocks of rows are fixed: one thread and two give the same bits (a fresh process with two)."""
+    """The blocks of rows are fixed: one thread and two give the same bits (a fresh process with two).
+
+    Also the normal products AᵀAz/N (double and single A), which run on whichever count has
+    been faster (:class:`pdeflow.threads.ThreadCountChooser`).
+    """
     env = dict(os.environ, NUMBA_NUM_THREADS="2")
     done = subprocess.run([sys.executable, "-c", _THREADS_SCRIPT], env=env, capture_output=True, text=True,
                           check=True)
     assert done.stdout.split() == ["2", "1"]
+
+
+_RUN_THREADS_SCRIPT = """
+import numba, numpy as np
+import pdeflow as pf
+from pdeflow.particles import make_teacher_student, run_varpro
+problem = make_teacher_student(pf.Torus((8, 8), 4.0), 100.0, 301, 301, rng=2)
+omega0 = np.random.default_rng(3).uniform(-2, 2, (70, 2))
+out = []
+for threads in (2, 1, 2):
+    numba.set_num_threads(threads)
+    run = run_varpro(problem, omega0, lam=1e-3, reg="f_u", steps=12, save_every=4)
+    out.append(np.concatenate([run.positions.ravel(), run.u.ravel(), run.risk]))
+print(run.stats["factorizations"] > 1, int(all(np.array_equal(out[0], o) for o in out[1:])))
+"""
+
+
+def test_torus_run_does_not_depend_on_the_thread_count():
+    """Whole runs (passes, products on the chosen count, Gram halves side by side or not): the same bits."""
+    env = dict(os.environ, NUMBA_NUM_THREADS="2")
+    done = subprocess.run([sys.executable, "-c", _RUN_THREADS_SCRIPT], env=env, capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.split() == ["True", "1"]
+
+
+@pytest.mark.parametrize("n", [1, 3, 4, 9, 130])
+def test_normal_product_equals_numpy_for_any_number_of_rows(n):
+    """Four rows at a time, in two blocks: every remainder of rows is summed, A in double and single."""
+    from pdeflow.particles.dense import _normal
+
+    rng = np.random.default_rng(n)
+    A, v = rng.standard_normal((n, 33)), rng.standard_normal(33)
+    assert _close(_normal(A, v), A.T @ (A @ v) / n, 1e-14)
+    A32 = A.astype(np.float32)
+    wide = A32.astype(float)
+    assert _close(_normal(A32, v), wide.T @ (wide @ v) / n, 1e-14)
 
 
 def test_fused_operator_products_equal_the_dense_operator():
@@ -152,7 +194,7 @@ def test_refresh_policy_charges_iterations_beyond_the_first_solve():
     assert proj._excess == 16.0
     proj._count(6)                       # forecast 24 > 16 + 3
     assert proj._excess == 24.0
-    proj._inverse = np.zeros((4, 4), dtype=np.float32)
+    proj._factor = np.zeros((4, 4), dtype=np.float32)
     op = type("Op", (), {"shape": (10, 4)})()
     assert not proj._refresh_due(op)
     for _ in range(9):
@@ -237,7 +279,36 @@ def test_varpro_benchmark_baseline_follows_the_same_trajectory(domain):
     """``pdeflow bench varpro``'s numpy baseline is the same method: same positions after its steps."""
     from pdeflow.bench_varpro import format_varpro_report, run_varpro_benchmark
 
-    rep = run_varpro_benchmark(domain, width=24, n_data=64, steps=4, repeats=1, contended=False)
+    rep = run_varpro_benchmark(domain, width=24, n_data=64, steps=4, repeats=1, contended=False, long_steps=3)
     assert rep["max_position_gap"] <= 1e-8   # both projections solve to a relative residual of 1e-10
     assert set(rep["threads"]) == {"alone"} and rep["threads"]["alone"]["busy_processes"] == 0
-    assert f"VarPro on the {domain}" in format_varpro_report(rep)
+    # the sustained rate: steps 4 to 7 of the same run, resumed from its file (refused otherwise)
+    assert (rep["long"]["first_step"], rep["long"]["steps"]) == (4, 3)
+    assert len(rep["long"]["pdeflow"]["all_s"]) == 1
+    text = format_varpro_report(rep)
+    assert f"VarPro on the {domain}" in text and "sustained, steps 4-7" in text
+
+
+def test_varpro_benchmark_refuses_a_negative_long_run():
+    from pdeflow.bench_varpro import run_varpro_benchmark
+
+    with pytest.raises(ValueError, match="long_steps"):
+        run_varpro_benchmark("torus", width=8, n_data=16, steps=2, repeats=1, contended=False, long_steps=-1)
+
+
+def test_a_finished_run_hands_its_feature_buffers_to_the_next(torus_problems):
+    """run_varpro gives A and A32 back when done; the next run of that shape fills the same arrays, same result."""
+    from pdeflow.particles import dense
+
+    _, problem = torus_problems
+    omega0 = np.random.default_rng(12).uniform(-2, 2, (48, 2))
+    first = run_varpro(problem, omega0, lam=1e-3, reg="f_u", steps=3)
+    pair = dense._SPARE_BUFFERS[(problem.x.shape[0], 48)]
+    second = run_varpro(problem, omega0, lam=1e-3, reg="f_u", steps=3)
+    again = dense._SPARE_BUFFERS[(problem.x.shape[0], 48)]
+    assert again[0] is pair[0] and again[1] is pair[1]
+    np.testing.assert_array_equal(second.positions, first.positions)
+    # a VarPro of the user's own never gives its buffers away
+    varpro = pf.VarPro(problem, 1e-3, "f_u")
+    varpro.state(omega0)
+    assert (problem.x.shape[0], 48) not in dense._SPARE_BUFFERS

@@ -7,7 +7,9 @@ double and in single precision:
 
 * the gradient products (∇_ωA)ᵀr come out of the same pass that forms r = y − Az and Aᵀr
   (``residual``), the geometry recomputed on the fly;
-* ``normal`` reads each row of A once for both Av and Aᵀ(Av) (:func:`normal_product`);
+* ``normal`` reads each row of A once for both Av and Aᵀ(Av) (:func:`normal_product`), in
+  two fixed blocks of rows, on one thread or two, whichever has been faster
+  (:func:`pdeflow.threads.chooser_for`; the passes likewise);
 * ``approximate`` is the single-precision A, half the bytes per product, for the inner
   iterations of the projection, whose residuals are always measured with the double A.
 
@@ -17,38 +19,74 @@ features are evaluated at the next one.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numba as nb
 import numpy as np
-from scipy.linalg import blas
 
 from .operators import DenseFeatures, FeatureOperator, ResidualTerms, _atoms_for
+from ..threads import chooser_for, side_thread
 from ..vecmath import VECTOR_FLAGS
 
 
-@nb.njit(cache=True, fastmath=VECTOR_FLAGS)
-def normal_product(A, v, out):
-    """out = Aᵀ(A v) in one pass over A (each row reused from cache); A float64 or float32.
+#: Blocks of rows of a normal product: partial sums added in block order, whatever the thread count.
+NORMAL_BLOCKS = 2
 
-    Single-threaded on purpose: a product takes about a millisecond at N·M = 4·10⁶, too
-    short for a parallel region to pay off when another process holds a core.
+
+@nb.njit(cache=True, fastmath=VECTOR_FLAGS, inline="always")
+def _normal_rows(A, v, out, first, stop):
+    """out = Σⱼ A[j]ᵀ(A[j]·v) over rows first ≤ j < stop, four rows at a time.
+
+    Four rows share each load of v in the dot products and each load and store of ``out``
+    in the updates, which otherwise cost more than reading the rows themselves.
     """
-    n, m = A.shape
+    m = A.shape[1]
     for i in range(m):
         out[i] = 0.0
-    for j in range(n):
+    j = first
+    while j + 4 <= stop:
+        r0, r1, r2, r3 = A[j], A[j + 1], A[j + 2], A[j + 3]
+        s0 = s1 = s2 = s3 = 0.0
+        for i in range(m):
+            vi = v[i]
+            s0 += r0[i] * vi
+            s1 += r1[i] * vi
+            s2 += r2[i] * vi
+            s3 += r3[i] * vi
+        for i in range(m):
+            out[i] += s0 * r0[i] + s1 * r1[i] + s2 * r2[i] + s3 * r3[i]
+        j += 4
+    while j < stop:
         row = A[j]
         s = 0.0
         for i in range(m):
             s += row[i] * v[i]
         for i in range(m):
             out[i] += s * row[i]
+        j += 1
+
+
+@nb.njit(cache=True, fastmath=VECTOR_FLAGS, parallel=True)
+def normal_product(A, v, parts):
+    """parts[b] = Σ_{j in block b} A[j]ᵀ(A[j]·v): Aᵀ(Av) = Σ_b parts[b], one pass over A (float64 or float32).
+
+    ``parts`` has shape (blocks, M); the rows are split into that many fixed blocks, so the
+    partial sums, and their sum in block order (:func:`_normal`), do not depend on the
+    number of threads that ran them.
+    """
+    n = A.shape[0]
+    blocks = parts.shape[0]
+    rows = (n + blocks - 1) // blocks
+    for b in nb.prange(blocks):
+        _normal_rows(A, v, parts[b], min(n, b * rows), min(n, (b + 1) * rows))
 
 
 def _normal(A: np.ndarray, v: np.ndarray) -> np.ndarray:
-    out = np.empty(A.shape[1])
-    normal_product(A, np.ascontiguousarray(v, dtype=float), out)
+    """AᵀAv/N, shape (M,), by :func:`normal_product` on the thread count that has been faster (:func:`~pdeflow.threads.chooser_for`)."""
+    parts = np.empty((NORMAL_BLOCKS, A.shape[1]))
+    v = np.ascontiguousarray(v, dtype=float)
+    chooser_for(("normal product", A.shape, A.dtype.str))(normal_product, A, v, parts)
+    out = parts[0].copy()
+    for part in parts[1:]:
+        out += part
     out /= A.shape[0]
     return out
 
@@ -67,32 +105,31 @@ class SinglePrecisionOperator(FeatureOperator):
     def normal(self, v):
         return _normal(self.owner.A32, v)
 
-    def upper_gram(self) -> np.ndarray:
-        """AᵀA/N in single precision, upper triangle only (Fortran order, what a Cholesky reads), shape (M, M).
+    def gram(self) -> np.ndarray:
+        """AᵀA/N in single precision, shape (M, M), exactly symmetric.
 
-        Two SYRKs on the two halves of the rows, each on one BLAS thread, run side by side on
-        as many threads as numba may use (never more than two): always the same two halves,
-        so the sum does not depend on the thread count.
+        Two products RᵀR on the two halves of the rows (numpy hands them to a SYRK), each on
+        one BLAS thread, the second on :func:`~pdeflow.threads.side_thread` when numba may use
+        more than one thread: always the same two halves, so the sum does not depend on the
+        thread count.  numpy's products release the GIL while they run, so the two halves do
+        run side by side (scipy's BLAS wrappers hold it: two of those would take turns).
         """
         A32 = self.owner.A32
         n = A32.shape[0]
-        halves = [A32[: n // 2], A32[n // 2:]]
+        first, second = A32[: n // 2], A32[n // 2:]
 
         def syrk(rows):
-            return blas.ssyrk(1.0 / n, rows.T, trans=0, lower=0)
+            return rows.T @ rows
 
         if nb.get_num_threads() > 1 and n > 1:
-            with ThreadPoolExecutor(2) as pool:
-                first, second = pool.map(syrk, halves)
+            pending = side_thread().submit(syrk, second)
+            gram = syrk(first)
+            gram += pending.result()
         else:
-            first, second = (syrk(rows) for rows in halves)
-        first += second
-        return first
-
-    def gram(self):
-        """AᵀA/N in single precision, shape (M, M)."""
-        upper = self.upper_gram()
-        return upper + np.triu(upper, 1).T
+            gram = syrk(first)
+            gram += syrk(second)
+        gram *= np.float32(1.0 / n)
+        return gram
 
     def forward(self, u):
         raise NotImplementedError("the single-precision operator serves normal() and gram() only")
@@ -121,8 +158,12 @@ class FusedDenseOperator(FeatureOperator):
         self.approximate = SinglePrecisionOperator(self)
 
     def _pass(self, y=None, z=None, divisor=1.0, gradient=False):
-        terms = self.feature.fused_pass(self.omega, self.x, self._A, self._A32, not self._filled, y, z,
-                                        divisor, gradient)
+        # parallel over fixed blocks of rows: on one thread or numba's count, whichever has been
+        # faster for this kind of pass (beside a busy core, one; the result is the same)
+        fill = not self._filled
+        kind = ("fused pass", type(self.feature).__name__, self.shape, fill, y is not None, bool(gradient))
+        terms = chooser_for(kind)(self.feature.fused_pass, self.omega, self.x, self._A, self._A32, fill, y, z,
+                                  divisor, gradient)
         self._filled = True
         return terms
 
@@ -167,16 +208,36 @@ class FusedDenseOperator(FeatureOperator):
         return terms
 
 
+#: (A, A32) given back by finished runs (:meth:`FusedDenseFeatures.release`), one pair per shape (N, M).
+_SPARE_BUFFERS: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+
+
 class FusedDenseFeatures(DenseFeatures):
     """ω ↦ :class:`FusedDenseOperator` for a feature map with a fused pass (``fused_pass``).
 
     Still a :class:`~pdeflow.particles.operators.DenseFeatures`: whoever needs only
     AᵀA at fixed atoms (:func:`~pdeflow.particles.operators.fixed_atoms`) fills it by blocks.
+
+    The buffers of A and A32 (48 MB at M = 1024, N = 4096) come from the last finished run
+    of the same shape when there is one: the first touch of fresh ones cost 7–64 ms on the
+    machine this was measured on (transparent huge pages), a fortieth to a tenth of a
+    30-step run.
     """
 
     def __call__(self, omega: np.ndarray) -> FusedDenseOperator:
         omega = np.ascontiguousarray(_atoms_for(self.feature.dim, omega), dtype=float)
         n, m = self.x.shape[0], omega.shape[0]
         if self._buffers is None or self._buffers[0].shape != (n, m):
-            self._buffers = (np.empty((n, m)), np.empty((n, m), dtype=np.float32))
+            # dict.pop is atomic: two runs never take the same pair
+            self._buffers = _SPARE_BUFFERS.pop((n, m), None) or (np.empty((n, m)), np.empty((n, m), np.float32))
         return FusedDenseOperator(self.feature, self.x, omega, *self._buffers)
+
+    def release(self) -> None:
+        """Give the buffers to the next features of their shape; every operator made so far becomes invalid.
+
+        For the owner of the features only, once it will use none of their operators again
+        (:func:`~pdeflow.particles.run_varpro` at the end of a run, whose features are its own).
+        """
+        if self._buffers is not None:
+            _SPARE_BUFFERS[self._buffers[0].shape] = self._buffers
+            self._buffers = None

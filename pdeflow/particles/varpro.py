@@ -49,11 +49,11 @@ class Projection:
     D = diag(√m), v = Du (:mod:`pdeflow.particles.ridge`).  For 1/M this is the original
     system divided by M, which is what the default path solves, unchanged.
 
-    Preconditioner: for atoms that move (particles), the inverse of the same matrix at an
-    earlier ω (from its Cholesky factor; applying an explicit inverse is one symmetric
-    matrix–vector product, several times cheaper than two triangular solves).  Particles move
-    little per step, so a few iterations suffice and the inverse is recomputed only when they
-    stop sufficing.
+    Preconditioner: for atoms that move (particles), the same matrix at an earlier ω, applied
+    through its Cholesky factor in single precision (two triangular solves, 0.1 ms at
+    M = 1024; forming the explicit inverse instead would double the cost of every refresh
+    to save half of that per iteration).  Particles move little per step, so a few iterations
+    suffice and the factor is recomputed only when they stop sufficing.
 
     Mixed precision: when the operator has a single-precision twin (``op.approximate``, the
     Laplace features), each solve is an iterative refinement.  The residual
@@ -84,7 +84,7 @@ class Projection:
     extrapolate: bool = True     # start from 2·last − before when asked to start from the last solution
     refresh_cost: float | None = None   # mixed precision: iterations a refresh is worth (None: M/16 + M²/(12N))
     max_rounds: int = 4          # mixed precision: refinement rounds before giving up
-    _inverse: np.ndarray | None = field(default=None, repr=False)   # upper triangle used
+    _factor: np.ndarray | None = field(default=None, repr=False)   # R (float32, upper, Fortran): S ≈ RᵀR
     _previous: tuple | None = field(default=None, repr=False)
     _baseline: int | None = field(default=None, repr=False)   # iterations of the first solve after a refresh
     _excess: float = field(default=0.0, repr=False)           # iterations spent beyond it since
@@ -99,26 +99,23 @@ class Projection:
             gram *= d[None, :]
         gram.flat[:: m + 1] += self.lam
         factor, info = lapack.dpotrf(gram, lower=0, overwrite_a=1, clean=0)
-        if info == 0:
-            inverse, info = lapack.dpotri(factor, lower=0, overwrite_c=1)
         if info != 0:
             raise RuntimeError(f"projection matrix AᵀA/(MN) + λI is not positive definite (LAPACK info {info})")
-        # single precision halves the memory the product streams through; the preconditioner
-        # only needs to be near the inverse, the residual itself stays in double
-        self._inverse = inverse.astype(np.float32)
+        # single precision halves the memory the solves stream through; the preconditioner
+        # only needs to be near S, the residual itself stays in double
+        self._factor = np.asfortranarray(factor, dtype=np.float32)
         self.factorizations += 1
 
     def _refactor_single(self, op: FeatureOperator) -> None:
         """The preconditioner from the single-precision Gram matrix at the current ω (double if that fails)."""
         m = op.shape[1]
-        gram = op.approximate.upper_gram()
+        gram = op.approximate.gram()
         gram /= m
         gram.flat[:: m + 1] += self.lam
-        factor, info = lapack.spotrf(gram, lower=0, overwrite_a=1, clean=0)
+        # symmetric: its transpose is the same matrix in the Fortran order LAPACK reads in place
+        factor, info = lapack.spotrf(gram.T, lower=0, overwrite_a=1, clean=0)
         if info == 0:
-            inverse, info = lapack.spotri(factor, lower=0, overwrite_c=1)
-        if info == 0:
-            self._inverse = inverse
+            self._factor = factor
             self.factorizations += 1
         else:   # too ill-conditioned for single precision (λ tiny against AᵀA/(MN))
             self._refactor(op)
@@ -126,7 +123,7 @@ class Projection:
 
     def _refresh_due(self, op: FeatureOperator) -> bool:
         n, m = op.shape
-        if self._inverse is None or self._inverse.shape[0] != m:
+        if self._factor is None or self._factor.shape[0] != m:
             return True
         cost = m / 16 + m * m / (12 * n) if self.refresh_cost is None else self.refresh_cost
         return self._excess >= cost
@@ -157,7 +154,9 @@ class Projection:
         self._excess = excess
 
     def _precondition(self, r: np.ndarray) -> np.ndarray:
-        return blas.ssymv(1.0, self._inverse, r.astype(np.float32), lower=0).astype(float)
+        """S⁻¹r through the factor: Rᵀz = r, then R x = z (single precision)."""
+        z = blas.strsv(self._factor, r.astype(np.float32), trans=1, lower=0, overwrite_x=1)
+        return blas.strsv(self._factor, z, trans=0, lower=0, overwrite_x=1).astype(float)
 
     def _start(self, u0: np.ndarray | None) -> np.ndarray | None:
         """The start: ``u0``, or, when ``u0`` is the last solution, 2·last − before.
@@ -232,7 +231,7 @@ class Projection:
         def apply(v):
             return op.normal(v) / m + lam * v
 
-        if self._inverse is None or self._inverse.shape[0] != m:
+        if self._factor is None or self._factor.shape[0] != m:
             self._refactor(op)
         for attempt in range(2):
             u = np.zeros(m) if u0 is None else np.array(u0, dtype=float)
@@ -257,8 +256,6 @@ class Projection:
         """
         m = op.shape[1]
         lam, shift = self.lam, self.reg.shift
-        if self._refresh_due(op):
-            self._refactor_single(op)
         single = op.approximate
 
         def apply(v):
@@ -276,6 +273,10 @@ class Projection:
             self.residual = rnorm / bnorm if bnorm > 0 else rnorm
             if self.residual <= self.tol or attempt == self.max_rounds:
                 break
+            if attempt == 0 and self._refresh_due(op):
+                # after the first residual, not before: that residual came out of the fill of A,
+                # which the Gram matrix then reads, so no pass is spent on the fill alone
+                self._refactor_single(op)
             delta, k, _, _ = pcg(apply, r, self._precondition, np.zeros(m), tol=0.5 * self.tol * bnorm / rnorm,
                                  max_iter=self.max_iter)
             total += k
@@ -330,7 +331,7 @@ class Projection:
             if not spectral.ready or self.iterations > spectral.refresh_after:
                 spectral.prepare(d)
             return spectral, lambda: spectral.prepare(d)
-        if self._inverse is None or self._inverse.shape[0] != d.size:
+        if self._factor is None or self._factor.shape[0] != d.size:
             self._refactor(op, d)
         return self._precondition, lambda: self._refactor(op, d)
 
@@ -649,6 +650,13 @@ def _run(problem, omega0, *, steps, save_every, tau, store, overwrite, progress,
     return run.trajectory()
 
 
+def _release_features(varpro: VarPro) -> None:
+    """After a run that finished: its feature buffers serve the next run (the run's own features, no operator left)."""
+    release = getattr(varpro.operator_at, "release", None)
+    if release is not None:
+        release()
+
+
 def _check_run_args(steps, save_every, tau) -> tuple[int, int, float]:
     steps = as_count(steps, "steps", minimum=0)
     save_every = as_count(save_every, "save_every", minimum=1)
@@ -753,21 +761,26 @@ def run_varpro(problem: TeacherStudent, omega0, *, lam: float, reg: str = "f_b",
 
     def checkpoint():
         before, _ = projection._previous
-        return {"u_before": before, "preconditioner": projection._inverse,
+        return {"u_before": before, "preconditioner_factor": projection._factor,
                 "refresh_policy": projection.refresh_state()}
 
     def restore(saved):
-        if "u_before" in saved and "preconditioner" in saved:
-            projection._inverse = np.asarray(saved["preconditioner"], dtype=np.float32)
+        # files of earlier versions hold the explicit inverse ("preconditioner"): it is not a
+        # factor, so the first solve refreshes the preconditioner instead
+        if "u_before" in saved:
             restored["u_before"] = np.asarray(saved["u_before"], dtype=float)
-            if "refresh_policy" in saved:
-                projection.restore_refresh_state(saved["refresh_policy"])
+            if "preconditioner_factor" in saved:
+                projection._factor = np.asfortranarray(saved["preconditioner_factor"], dtype=np.float32)
+                if "refresh_policy" in saved:
+                    projection.restore_refresh_state(saved["refresh_policy"])
 
     stepper = _Stepper(advance, checkpoint, restore,
                        lambda: {"factorizations": projection.factorizations})
-    return _run(problem, omega0, steps=steps, save_every=save_every, tau=tau, store=store,
-                overwrite=overwrite, progress=progress, params=params, stepper=stepper,
-                model="varpro", resume=resume, desc="VarPro")
+    trajectory = _run(problem, omega0, steps=steps, save_every=save_every, tau=tau, store=store,
+                      overwrite=overwrite, progress=progress, params=params, stepper=stepper,
+                      model="varpro", resume=resume, desc="VarPro")
+    _release_features(varpro)
+    return trajectory
 
 
 def run_two_timescale(problem: TeacherStudent, omega0, *, lam: float, reg: str = "f_u",
@@ -840,6 +853,8 @@ def run_two_timescale(problem: TeacherStudent, omega0, *, lam: float, reg: str =
                 omega = _move(p.domain, omega, tau, velocity, k)
                 op = varpro.operator_at(omega)
 
-    return _run(problem, omega0, steps=steps, save_every=save_every, tau=tau, store=store,
-                overwrite=overwrite, progress=progress, params=params, stepper=_Stepper(advance),
-                model="two_timescale", resume=resume, desc="two-timescale")
+    trajectory = _run(problem, omega0, steps=steps, save_every=save_every, tau=tau, store=store,
+                      overwrite=overwrite, progress=progress, params=params, stepper=_Stepper(advance),
+                      model="two_timescale", resume=resume, desc="two-timescale")
+    _release_features(varpro)
+    return trajectory

@@ -1,0 +1,77 @@
+"""Thread counts: a kernel runs on whichever count has been faster, and its result never depends on it."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from pdeflow.threads import ThreadCountChooser, chooser_for, side_thread
+
+_CHOOSER_SCRIPT = """
+import numba
+from pdeflow.threads import ThreadCountChooser
+
+now = [0.0]
+cost = {}                         # seconds per call on one thread and on two
+
+def clock():
+    return now[0]
+
+def kernel(log):
+    count = numba.get_num_threads()
+    log.append(count)
+    now[0] += cost[count]
+
+chooser = ThreadCountChooser(probe_every=4, window=3, clock=clock)
+phases = []
+for one, two, calls in [(1.0, 1.25, 12),    # two threads a little slower
+                        (1.0, 3.0, 24),     # two threads three times slower (a busy core)
+                        (3.0, 1.0, 12)]:    # the other core frees up
+    cost[1], cost[2] = one, two
+    log = []
+    for _ in range(calls):
+        chooser(kernel, log)
+    phases.append("".join(map(str, log)))
+print(numba.get_num_threads(), *phases)
+numba.set_num_threads(1)
+log = []
+for _ in range(5):
+    chooser(kernel, log)
+print("".join(map(str, log)))
+"""
+
+
+def test_chooser_runs_the_faster_count_and_probes_the_other():
+    env = dict(os.environ, NUMBA_NUM_THREADS="2")
+    done = subprocess.run([sys.executable, "-c", _CHOOSER_SCRIPT], env=env, capture_output=True, text=True,
+                          check=True)
+    threads, close, far, freed, single = done.stdout.split()
+    assert threads == "2"                    # numba's setting restored after every call
+    # both counts tried first (two, then one), each twice as its first call is not timed;
+    # then one thread, with two every fourth call
+    assert close == "221211121112"
+    # two threads' median (last three) reaches 3 after two probes (calls 16 and 20): from
+    # then on, over 1.5 times one thread's, they are probed every sixteenth call only (call 32)
+    assert far == "111211121111111111121111"
+    # one thread slows down: after two of its calls its median ties two's (a tie goes to
+    # two threads), and once two's falls to 1, one thread is probed every sixteenth call (48)
+    assert freed == "112122222221"
+    assert single == "11111"                 # numba on one thread: nothing to choose
+
+
+@pytest.mark.parametrize("probe_every, window", [(1, 8), (16, 0)])
+def test_chooser_refuses_bad_settings(probe_every, window):
+    with pytest.raises(ValueError, match="probe_every"):
+        ThreadCountChooser(probe_every=probe_every, window=window)
+
+
+def test_side_thread_is_kept():
+    assert side_thread() is side_thread()
+    assert side_thread().submit(lambda: 41 + 1).result() == 42
+
+
+def test_choosers_are_kept_per_kind_of_work():
+    first = chooser_for(("a kernel", (4, 3)))
+    assert chooser_for(("a kernel", (4, 3))) is first
+    assert chooser_for(("a kernel", (5, 3))) is not first
