@@ -486,6 +486,38 @@ def write_summary(out_dir: Path, summary: dict, name: str = "summary.json") -> P
     return path
 
 
+def ran_on(jobs: int, executor: Any = None) -> dict:
+    """Where a sweep's runs went, for its summary: ``jobs`` processes of this machine, or an executor.
+
+    Parameters
+    ----------
+    jobs : int
+        Local worker processes (1 when the runs went to ``executor``).
+    executor : object, optional
+        What ran them (:func:`run_many`); for a dask client its scheduler address and worker count
+        are recorded.
+
+    Returns
+    -------
+    dict
+        ``{"jobs": jobs}``, plus ``executor`` (its type), ``scheduler`` and ``workers`` where known.
+    """
+    where: dict = {"jobs": jobs}
+    if executor is None:
+        return where
+    where["executor"] = type(executor).__name__
+    address = getattr(getattr(executor, "scheduler", None), "address", None)
+    if isinstance(address, str):
+        where["scheduler"] = address
+    nthreads = getattr(executor, "nthreads", None)
+    if callable(nthreads):
+        try:
+            where["workers"] = len(nthreads())
+        except Exception:   # a closed or unreachable client: the summary is still written
+            pass
+    return where
+
+
 def parameters(exp: ParticleExperiment) -> dict:
     return asdict(exp)
 

@@ -14,7 +14,7 @@ import pytest
 import pdeflow as pf
 from pdeflow.cli import main
 from pdeflow.cluster import dask_client
-from pdeflow.experiments import CircleExperiment, run_name, run_sweep
+from pdeflow.experiments import CircleExperiment, ran_on, run_name, run_sweep
 from pdeflow.grid_references import GridReferences
 
 BASE = CircleExperiment(width=16, lam=1e-2, n_data=64, tau=2.0**-6, t_end=0.25, outputs=3, n_grid=64, seeds=2)
@@ -170,3 +170,16 @@ def test_a_running_scheduler_is_used_by_its_address_and_its_workers_must_be_sing
         with pytest.raises(ValueError, match="runs 2 threads; start the workers with --nthreads 1"):
             with dask_client(threaded.scheduler_address):
                 pass
+
+
+def test_a_summary_says_where_the_runs_went(client):
+    """Local processes: their count; a dask client: its scheduler and its workers (the jobs are 1 there)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    assert ran_on(3) == {"jobs": 3}
+    where = ran_on(1, client)
+    assert where["jobs"] == 1 and where["executor"] == "Client" and where["workers"] == 2
+    assert where["scheduler"] == client.scheduler.address and where["scheduler"].startswith("tcp://")
+    with ThreadPoolExecutor(1) as pool:
+        assert ran_on(1, pool) == {"jobs": 1, "executor": "ThreadPoolExecutor"}
+

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pdeflow.experiments import (CURVE_TITLES, check_claim, curves_summary, log_rate, parameters, plot_curves,
+from pdeflow.experiments import (CURVE_TITLES, check_claim, curves_summary, log_rate, parameters, plot_curves, ran_on,
                                  run_sweep)
 from pdeflow.experiments_torus import (configure, torus_setting, ufd_references, values_at,
                                        write_figure_summary)
@@ -102,7 +102,7 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     fig.tight_layout()
     fig.savefig(out_dir / "fig_III_11_12.png", dpi=110)
     plt.close(fig)
-    summary = {"experiment": "fig_III_11_12", "quick": quick, "jobs": jobs, "parameters": parameters(base),
+    summary = {"experiment": "fig_III_11_12", "quick": quick, **ran_on(jobs, executor), "parameters": parameters(base),
                "lam": lam, "widths": list(widths), "quoted_times": quoted, "fit_window": list(window),
                "transient_end": TRANSIENT * base.t_end, "teacher_sampling_mmd": teacher_sampling_mmd(base, references(base)),
                "by_width": by_width, "wall_time_s": time.perf_counter() - started}

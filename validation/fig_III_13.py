@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 from pdeflow.experiments import (check_claim, check_lambda_claims, curves_summary, finish_curve_figure, log_rate,
-                                 parameters, plot_curves, run_sweep)
+                                 parameters, plot_curves, ran_on, run_sweep)
 from pdeflow.experiments_torus import configure, torus_setting, ufd_references, write_figure_summary
 
 LAMBDAS = (1e-1, 1e-2, 1e-3)
@@ -81,7 +81,7 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     gaps = {f"{lam:g}": by_lambda[f"{lam:g}"]["f_b"]["final"]["mmd_to_teacher"]
             - by_lambda[f"{lam:g}"]["f_u"]["final"]["mmd_to_teacher"] for lam in LAMBDAS
             if "f_b" in by_lambda[f"{lam:g}"]}
-    summary = {"experiment": "fig_III_13", "quick": quick, "jobs": jobs, "parameters": parameters(base),
+    summary = {"experiment": "fig_III_13", "quick": quick, **ran_on(jobs, executor), "parameters": parameters(base),
                "width": width, "lambdas": list(LAMBDAS), "fit_window": list(window), "late_window": list(late),
                "by_lambda": by_lambda, "f_b_gap_to_teacher": gaps,
                "wall_time_s": time.perf_counter() - started}

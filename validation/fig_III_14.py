@@ -24,8 +24,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from pdeflow.experiments import (check_claim, curves_summary, finish_curve_figure, log_rate, parameters,
-                                 plot_curves, run_sweep)
+from pdeflow.experiments import (check_claim, curves_summary, finish_curve_figure, log_rate, parameters, plot_curves,
+                                 ran_on, run_sweep)
 from pdeflow.experiments_torus import configure, torus_setting, ufd_references, write_figure_summary
 
 GAMMAS = (100.0, float("inf"))
@@ -62,7 +62,7 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     fig.suptitle(f"torus, Laplace RBF, M = {width}, f_u, λ = {LAM:g} (thesis Fig. III.14; no UFD for γ = ∞)")
     finish_curve_figure(fig, axes, out_dir / "fig_III_14.png", [window])
     plt.close(fig)
-    summary = {"experiment": "fig_III_14", "quick": quick, "jobs": jobs, "parameters": parameters(base),
+    summary = {"experiment": "fig_III_14", "quick": quick, **ran_on(jobs, executor), "parameters": parameters(base),
                "width": width, "lam": LAM, "gammas": [f"{g:g}" for g in GAMMAS], "fit_window": list(window),
                "by_gamma": by_gamma, "wall_time_s": time.perf_counter() - started}
     write_figure_summary(out_dir, summary)

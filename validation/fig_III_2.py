@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pdeflow.experiments import (CircleExperiment, average_runs, check_claim, curves_summary, parameters,
+from pdeflow.experiments import (CircleExperiment, average_runs, check_claim, curves_summary, parameters, ran_on,
                                  run_many, run_name, write_summary)
 from pdeflow.grid_references import GridReferences
 from pdeflow.metrics import smooth_particles
@@ -38,7 +38,7 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
                     jobs=jobs, executor=executor, progress=progress, resume=resume)
     mean = average_runs(runs)
     start_gap = mean["mmd_to_teacher"][0]
-    summary = {"experiment": "fig_III_2", "quick": quick, "jobs": jobs, "parameters": parameters(exp),
+    summary = {"experiment": "fig_III_2", "quick": quick, **ran_on(jobs, executor), "parameters": parameters(exp),
                **curves_summary(mean),
                "max_mmd_to_ufd_over_initial_gap": float(mean["mmd_to_ufd"].max() / start_gap)}
     summary["wall_time_s"] = time.perf_counter() - started

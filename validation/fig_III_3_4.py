@@ -11,8 +11,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from pdeflow.experiments import (CURVE_TITLES, CircleExperiment, check_claim, curves_summary, parameters,
-                                 plot_curves, run_sweep, write_summary)
+from pdeflow.experiments import (CURVE_TITLES, CircleExperiment, check_claim, curves_summary, parameters, plot_curves,
+                                 ran_on, run_sweep, write_summary)
 from pdeflow.grid_references import GridReferences
 
 FULL = CircleExperiment(gamma=100.0, lam=1e-3, n_data=4096, tau=2.0**-10, t_end=20.0, outputs=41,
@@ -58,7 +58,7 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     # "mmd_to_ufd" per width is the f_b curve (the thesis' Fig. III.2 setting); both are under the reg keys
     for width in by_width:
         by_width[width]["mmd_to_ufd"] = by_width[width]["f_b"]["mmd_to_ufd"]
-    summary = {"experiment": "fig_III_3_4", "quick": quick, "jobs": jobs, "parameters": parameters(base),
+    summary = {"experiment": "fig_III_3_4", "quick": quick, **ran_on(jobs, executor), "parameters": parameters(base),
                "widths": list(widths), "by_width": by_width}
     summary["wall_time_s"] = time.perf_counter() - started
     write_summary(out_dir, summary)

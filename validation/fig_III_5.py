@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from pdeflow.experiments import (CircleExperiment, check_lambda_claims, curves_summary, finish_curve_figure, log_rate,
-                                 parameters, plot_curves, run_sweep, write_summary)
+                                 parameters, plot_curves, ran_on, run_sweep, write_summary)
 from pdeflow.grid_references import GridReferences
 
 FULL = CircleExperiment(gamma=100.0, width=1024, n_data=4096, tau=2.0**-10, t_end=20.0, outputs=41,
@@ -61,7 +61,7 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
                     color=plt.cm.viridis(LAMBDAS.index(exp.lam) / len(LAMBDAS)), label=f"λ = {exp.lam:g}, {exp.reg}")
     finish_curve_figure(fig, axes, out_dir / "fig_III_5.png", [window, late])
     plt.close(fig)
-    summary = {"experiment": "fig_III_5", "quick": quick, "jobs": jobs, "parameters": parameters(base),
+    summary = {"experiment": "fig_III_5", "quick": quick, **ran_on(jobs, executor), "parameters": parameters(base),
                "lambdas": list(LAMBDAS), "fit_window": list(window), "late_window": list(late),
                "by_lambda": by_lambda,
                "wall_time_s": time.perf_counter() - started}

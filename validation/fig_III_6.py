@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from pdeflow.experiments import (CircleExperiment, check_claim, curves_summary, finish_curve_figure, log_rate,
-                                 parameters, plot_curves, run_sweep, write_summary)
+                                 parameters, plot_curves, ran_on, run_sweep, write_summary)
 from pdeflow.grid_references import GridReferences
 
 FULL = CircleExperiment(width=1024, lam=1e-4, reg="f_u", n_data=4096, tau=2.0**-10, t_end=20.0,
@@ -46,7 +46,7 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
         plot_curves(axes, mean, label=f"γ = {exp.gamma:g}")
     finish_curve_figure(fig, axes, out_dir / "fig_III_6.png", [window])
     plt.close(fig)
-    summary = {"experiment": "fig_III_6", "quick": quick, "jobs": jobs, "parameters": parameters(base),
+    summary = {"experiment": "fig_III_6", "quick": quick, **ran_on(jobs, executor), "parameters": parameters(base),
                "gammas": list(GAMMAS), "fit_window": list(window), "by_gamma": by_gamma,
                "wall_time_s": time.perf_counter() - started}
     write_summary(out_dir, summary)

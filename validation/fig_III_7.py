@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from pdeflow.experiments import (CURVE_TITLES, ParticleExperiment, check_claim, curves_summary, parameters,
-                                 plot_curves, run_sweep, write_summary)
+                                 plot_curves, ran_on, run_sweep, write_summary)
 from pdeflow.grid_references import GridReferences
 
 FULL = ParticleExperiment(gamma=100.0, reg="f_u", n_data=4096, tau=2.0**-10, t_end=20.0, outputs=41,
@@ -93,7 +93,7 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     fig.tight_layout()
     fig.savefig(out_dir / "fig_III_7.png", dpi=110)
     plt.close(fig)
-    summary = {"experiment": "fig_III_7", "quick": quick, "jobs": jobs, "parameters": parameters(base),
+    summary = {"experiment": "fig_III_7", "quick": quick, **ran_on(jobs, executor), "parameters": parameters(base),
                "lambdas": list(LAMBDAS), "widths": list(widths), "by_lambda": by_lambda,
                "relative_gap": {f"{lam:g}": {str(w): by_lambda[f"{lam:g}"][str(w)]["relative_gap"] for w in widths}
                                 for lam in LAMBDAS},

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pdeflow.experiments import average_runs, check_claim, curves_summary, parameters, run_many, run_name
+from pdeflow.experiments import average_runs, check_claim, curves_summary, parameters, ran_on, run_many, run_name
 from pdeflow.experiments_torus import configure, torus_setting, ufd_references, write_figure_summary
 from pdeflow.metrics import smooth_particles
 
@@ -60,7 +60,7 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     start_gap = float(mean["mmd_to_teacher"][0])
     shown = [int(np.argmin(np.abs(mean["t"] - t))) for t in SHOWN if t <= base.t_end]
     transient = mean["t"] <= TRANSIENT * base.t_end
-    summary = {"experiment": "fig_torus_ufd", "quick": quick, "jobs": jobs, "parameters": parameters(exp),
+    summary = {"experiment": "fig_torus_ufd", "quick": quick, **ran_on(jobs, executor), "parameters": parameters(exp),
                **curves_summary(mean),
                "shown_times": [float(mean["t"][k]) for k in shown],
                "mmd_to_ufd_at_shown": [float(mean["mmd_to_ufd"][k]) for k in shown],

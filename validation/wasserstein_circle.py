@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from pdeflow.experiments import (ParticleExperiment, check_claim, fit_exponent, grid_distance, pairs, parameters,
-                                 run_sweep, seed_distances, write_summary)
+                                 ran_on, run_sweep, seed_distances, write_summary)
 from pdeflow.grid_references import GridReferences
 
 # τ = 2⁻⁸: the mean-field limit is the continuous-time flow, and the GD step moves the MMD to it by
@@ -68,7 +68,8 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     rms = {key: np.sqrt(np.mean(d["mmd"] ** 2, axis=0)) for key, d in per_seed.items()}
     t_out = flows[LAMBDAS[0]].t
     at = [int(np.argmin(np.abs(t_out - t))) for t in times]
-    summary: dict = {"experiment": "wasserstein_circle", "quick": quick, "jobs": jobs, "parameters": parameters(base),
+    summary: dict = {"experiment": "wasserstein_circle", "quick": quick, **ran_on(jobs, executor),
+                     "parameters": parameters(base),
                      "lambdas": list(LAMBDAS), "widths": list(widths), "times": list(times),
                      "mmd_particles_to_flow": {}, "mmd_particles_to_flow_rms": {}, "exponent": {},
                      "exponent_of_mean": {}, "exponent_by_time": {}, "bound": {}, "grid_error": {},

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pdeflow.experiments import (ParticleExperiment, check_claim, pairs, parameters, run_sweep, seed_distances,
-                                 write_summary)
+from pdeflow.experiments import (ParticleExperiment, check_claim, pairs, parameters, ran_on, run_sweep,
+                                 seed_distances, write_summary)
 from pdeflow.grid_references import GridReferences
 from pdeflow.metrics import energy_distance_modes, grid_points, mmd, relu_invisible, wasserstein_circle
 
@@ -107,7 +107,8 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
                                "flow_to_ufd": [distances(flows[exp.lam], ufd, k)["mmd"] for k in range(ufd.t.size)]}
               for exp, mean in zip(configs, means)}
 
-    summary = {"experiment": "wasserstein_limit", "quick": quick, "jobs": jobs, "parameters": parameters(base),
+    summary = {"experiment": "wasserstein_limit", "quick": quick, **ran_on(jobs, executor),
+               "parameters": parameters(base),
                "lambdas": list(LAMBDAS), "times": list(TIMES),
                "flow_to_ufd": {f"{lam:g}": {m: pairs(np.array(TIMES), np.array([d[m] for d in to_ufd[lam]]))
                                             for m in ("mmd", "w1")} for lam in flows},

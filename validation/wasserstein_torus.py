@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from pdeflow.experiments import (ParticleExperiment, check_claim, fit_exponent, grid_distance, pairs, parameters,
-                                 run_sweep, seed_distances, write_summary)
+                                 ran_on, run_sweep, seed_distances, write_summary)
 from pdeflow.grid_references import GridReferences
 
 FULL = ParticleExperiment(gamma=100.0, lam=1e-2, reg="f_u", n_data=4096, tau=2.0**-8, t_end=2.0, outputs=5,
@@ -77,7 +77,8 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     at = [int(np.argmin(np.abs(flow.t - t))) for t in times]
     bound = {m: 2 * np.sqrt(MEAN_DISTANCE / m) for m in widths}
     grid = max(grid_distance(coarse, flow, k)["mmd"] for k in at)
-    summary = {"experiment": "wasserstein_torus", "quick": quick, "jobs": jobs, "parameters": parameters(base),
+    summary = {"experiment": "wasserstein_torus", "quick": quick, **ran_on(jobs, executor),
+               "parameters": parameters(base),
                "widths": list(widths), "times": list(times),
                "mmd_particles_to_flow": {str(exp.width): pairs(mean["t"][at], mean["mmd_to_wasserstein"][at])
                                          for exp, mean in zip(configs, means)},
