@@ -92,6 +92,8 @@ def vexp_moderate(u):
     """e^u for |u| ≤ :data:`EXP_MODERATE` (NaN in, NaN out): :func:`vexp` without its clamps and
     with 2^k in one piece — a fifth fewer operations, for callers whose arguments are bounded by
     construction (outside the range the result is meaningless)."""
+    # vexp's polynomial is written out again on purpose: shared through an inlined helper it
+    # made this function 1.6x slower in a vectorised loop (4.0 against 2.6 ms for 4·10⁶ values)
     k = np.floor(u * _INV_LN2 + 0.5)
     r = (u - k * _LN2_HI) - k * _LN2_LO
     p = 1.0 / 6227020800.0
