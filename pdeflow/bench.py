@@ -64,6 +64,12 @@ def _baseline(domain, weight, t_eval, rtol):
     return model.to_density(sol.y[:, 1]), sol.nfev, sol.njev
 
 
+def write_report(report, out: Path | str | None) -> None:
+    """Write a benchmark report as JSON to ``out`` (``pdeflow bench --json``); nothing if ``None``."""
+    if out is not None:
+        Path(out).write_text(json.dumps(report, indent=2))
+
+
 def _interleaved(solvers: dict, repeats: int, call) -> tuple[dict, dict]:
     """Time ``call(run)`` for each solver ``repeats`` times, interleaved so that both see the same
     machine load; returns the times per solver and each solver's last result."""
@@ -103,8 +109,7 @@ def run_benchmark(n: int = 1024, repeats: int = 5, rtol: float = 1e-6,
         report[name] = {"L1_error_t5": float(domain.integrate(np.abs(rho - ref))), "nfev": int(nfev),
                         "njev": int(njev)}
     _record_speedup(report, times)
-    if out is not None:
-        Path(out).write_text(json.dumps(report, indent=2))
+    write_report(report, out)
     return report
 
 
@@ -216,8 +221,7 @@ def run_ufd2d_benchmark(n: int = 128, repeats: int = 1, rtol: float = 1e-6, larg
         report["large"] = {"n": int(large_n), "method": default, "wall_s": time.perf_counter() - start,
                            **{k: int(stats[k]) for k in ("nsteps", "nfev", "njev", "nlu")},
                            "linear_solver": stats.get("linear_solver", "")}
-    if out is not None:
-        Path(out).write_text(json.dumps(report, indent=2))
+    write_report(report, out)
     return report
 
 
@@ -364,8 +368,7 @@ def run_cot_benchmark(repeats: int = 5, S: int = 10, n: int = 256, M: int = 1024
                 if name.startswith("pdeflow"):
                     rec[name]["speedup_best"] = base["best_s"] / rec[name]["best_s"]
                     rec[name]["speedup_median"] = base["median_s"] / rec[name]["median_s"]
-    if out is not None:
-        Path(out).write_text(json.dumps(report, indent=2))
+    write_report(report, out)
     return report
 
 
@@ -476,8 +479,7 @@ def run_wasserstein_benchmark(n: int = 512, repeats: int = 1, rtol: float = 1e-6
     curves = [risk for risk, *_ in last.values()]
     report["max_risk_difference"] = float(np.max(np.abs(curves[0] - curves[1])))
     report["max_risk_relative_difference"] = float(np.max(np.abs(curves[0] - curves[1]) / np.abs(curves[1])))
-    if out is not None:
-        Path(out).write_text(json.dumps(report, indent=2))
+    write_report(report, out)
     return report
 
 

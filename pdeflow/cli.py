@@ -9,7 +9,6 @@ so far kept.  Every error is one line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from contextlib import nullcontext
 from pathlib import Path
@@ -51,14 +50,14 @@ def _bench_ufd(args) -> str:
 
 
 def _bench_varpro(args) -> str:
+    from .bench import write_report
     from .bench_varpro import DOMAINS, format_varpro_report, run_varpro_benchmark
 
     domains = list(DOMAINS) if args.domain == "all" else [args.domain]
     reports = [run_varpro_benchmark(domain, steps=args.steps, repeats=3 if args.repeats is None else args.repeats,
                                     long_steps=args.long_steps)
                for domain in domains]
-    if args.json is not None:
-        args.json.write_text(json.dumps(reports, indent=2))
+    write_report(reports, args.json)
     return "\n".join(format_varpro_report(rep) for rep in reports)
 
 
