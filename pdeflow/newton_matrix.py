@@ -158,7 +158,8 @@ class ScaledSymmetricFactorizer:
 
     def _analyse(self, S) -> None:
         n = S.shape[0]
-        asymmetry = abs(sp.csr_matrix(S) - sp.csr_matrix(S).T).max() if S.nnz else 0.0
+        rows_of_s = sp.csr_matrix(S)
+        asymmetry = abs(rows_of_s - rows_of_s.T).max() if S.nnz else 0.0
         if asymmetry > 1e-12 * abs(S).max():
             raise ValueError(f"ScaledSymmetric: S is not symmetric (largest |S − Sᵀ| {asymmetry:.3g})")
         # the lower triangle, with every diagonal place stored (−1/d goes there even where S has 0)
@@ -166,7 +167,7 @@ class ScaledSymmetricFactorizer:
         pattern.sort_indices()
         self._rows = pattern.indices.astype(np.int64)
         self._cols = np.repeat(np.arange(n, dtype=np.int64), np.diff(pattern.indptr))   # column-major
-        self._s_values = np.asarray(sp.csr_matrix(S)[self._rows, self._cols], dtype=float).ravel()
+        self._s_values = np.asarray(rows_of_s[self._rows, self._cols], dtype=float).ravel()
         self._diag_at = np.flatnonzero(self._rows == self._cols)
         self._diag_index = self._rows[self._diag_at]
         self._pattern_of = S
