@@ -86,50 +86,81 @@ class ThreadCountChooser:
 
     For kernels whose result does not depend on the thread count (fixed blocks summed in a
     fixed order): the choice changes only the time.  Each count keeps the wall times of its
-    last ``window`` calls; the one with the smaller median runs, and every ``probe_every``-th
-    call runs the other (every fourth such call while the other's median is over 1.5 times
-    the preferred one's), so that a change of load (another process taking or freeing a core)
-    is noticed.  A count not yet timed is tried first (numba's own count before one); the
-    first call on each count is not timed (threads start, first-touch page faults of fresh
-    buffers), lest one slow start exclude a count for many calls.  With numba on one thread
+    last ``window`` calls; the one with the smaller median runs, and now and then a call runs
+    the other (a probe), so that a change of load (another process taking or freeing a core)
+    is noticed.  Probes come every ``probe_every`` calls while the two counts are close; while
+    a probe finds the other count still more than 1.5 times slower (two threads beside a busy
+    core: 3–10 times), the gap to the next probe doubles, up to ``max_interval`` calls, so that
+    what probing costs under contention shrinks to a fraction of a percent instead of staying
+    a fixed 1/``probe_every`` of the calls at the slow count's price (measured: 2–3 % of a
+    torus VarPro run).  The gap stays below ``max_interval`` calls and below ``max_gap``
+    seconds of the preferred count's work, so that a core freed meanwhile is noticed within
+    about ``max_gap`` seconds whatever a call costs.  When the preferred count changes, probes are ``probe_every`` apart again.  A count
+    not yet timed is tried first (numba's own count before one); the first call on each count
+    is not timed (threads start, first-touch page faults of fresh buffers), lest one slow start
+    exclude a count for many calls.  With numba on one thread
     (:func:`numba.set_num_threads`, ``NUMBA_NUM_THREADS=1``) the kernel simply runs.
 
     Parameters
     ----------
     probe_every : int
-        Calls between two runs on the count not preferred.
+        Calls between two probes while the counts are close (the shortest gap).
     window : int
         Calls remembered per count.
     clock : callable
         Seconds (monotonic); :func:`time.perf_counter` (tests pass their own).
+    max_interval : int or None
+        The longest gap between two probes, in calls; ``None``: ``64·probe_every``.
+    max_gap : float
+        The longest gap between two probes, in seconds of calls at the preferred count's
+        median time (never fewer than ``probe_every`` calls).
     """
 
-    def __init__(self, probe_every: int = 16, window: int = 5, clock: Callable[[], float] = time.perf_counter):
-        if probe_every < 2 or window < 1:
-            raise ValueError(f"probe_every must be >= 2 and window >= 1, got {probe_every}, {window}")
+    def __init__(self, probe_every: int = 16, window: int = 5, clock: Callable[[], float] = time.perf_counter,
+                 max_interval: int | None = None, max_gap: float = 2.0):
+        max_interval = 64 * probe_every if max_interval is None else max_interval
+        if probe_every < 2 or window < 1 or max_interval < probe_every or not max_gap > 0:
+            raise ValueError(f"probe_every must be >= 2, window >= 1, max_interval >= probe_every and "
+                             f"max_gap > 0, got {probe_every}, {window}, {max_interval}, {max_gap}")
         self.probe_every, self.window, self.clock = int(probe_every), int(window), clock
+        self.max_interval, self.max_gap = int(max_interval), float(max_gap)
         self._times: dict[int, deque] = {}
         self._medians: dict[int, float] = {}
         self._started: set[int] = set()
         self._calls = 0
+        self._interval = self.probe_every        # calls from one probe to the next
+        self._next_probe = self.probe_every      # the (1-based) call that probes next
 
     def _median(self, count: int) -> float:
         return self._medians.get(count, -np.inf)
 
+    def _ranked(self) -> tuple[int, int]:
+        """(preferred, other) thread counts: the smaller median first (an untimed count: −∞)."""
+        preferred, other = sorted((nb.get_num_threads(), 1), key=self._median)
+        return preferred, other
+
     def choice(self) -> int:
         """The thread count the next call will use."""
-        most = nb.get_num_threads()
-        if most == 1:
+        if nb.get_num_threads() == 1:
             return 1
-        preferred, other = sorted((most, 1), key=self._median)
-        every = self.probe_every
+        preferred, other = self._ranked()
+        return other if self._calls + 1 >= self._next_probe else preferred
+
+    def _after_probe(self) -> None:
+        """Schedule the next probe: twice as far while the other count stays clearly slower."""
+        preferred, other = self._ranked()
         if self._median(other) > 1.5 * self._median(preferred) > 0:
-            every *= 4   # clearly slower (e.g. one thread on an idle machine): probed less often
-        return other if (self._calls + 1) % every == 0 else preferred
+            longest = min(self.max_interval, max(self.probe_every, int(self.max_gap / self._median(preferred))))
+            self._interval = min(2 * self._interval, longest)
+        else:
+            self._interval = self.probe_every
+        self._next_probe = self._calls + self._interval
 
     def __call__(self, kernel: Callable, *args):
         """``kernel(*args)`` on the chosen thread count (numba's setting restored after)."""
+        preferred, _ = self._ranked()
         count = self.choice()
+        probe = count != preferred
         self._calls += 1
         before = nb.get_num_threads()
         if count == before == 1:
@@ -146,6 +177,11 @@ class ThreadCountChooser:
             seen.append(elapsed)
             self._medians[count] = statistics.median(seen)
         self._started.add(count)
+        if probe:
+            self._after_probe()
+        elif len(self._medians) == 2 and self._ranked()[0] != preferred:   # the load changed: probe soon again
+            self._interval = self.probe_every
+            self._next_probe = self._calls + self._interval
         return out
 
 

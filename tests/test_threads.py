@@ -9,6 +9,7 @@ import pytest
 from pdeflow.threads import ThreadCountChooser, chooser_for, side_thread
 
 _CHOOSER_SCRIPT = """
+import sys
 import numba
 from pdeflow.threads import ThreadCountChooser
 
@@ -23,7 +24,7 @@ def kernel(log):
     log.append(count)
     now[0] += cost[count]
 
-chooser = ThreadCountChooser(probe_every=4, window=3, clock=clock)
+chooser = ThreadCountChooser(probe_every=4, window=3, clock=clock, max_gap=float(sys.argv[1]))
 phases = []
 for one, two, calls in [(1.0, 1.25, 12),    # two threads a little slower
                         (1.0, 3.0, 24),     # two threads three times slower (a busy core)
@@ -42,28 +43,43 @@ print("".join(map(str, log)))
 """
 
 
-def test_chooser_runs_the_faster_count_and_probes_the_other():
+def _chooser_phases(max_gap: float) -> list[str]:
     env = dict(os.environ, NUMBA_NUM_THREADS="2")
-    done = subprocess.run([sys.executable, "-c", _CHOOSER_SCRIPT], env=env, capture_output=True, text=True,
-                          check=True)
-    threads, close, far, freed, single = done.stdout.split()
+    done = subprocess.run([sys.executable, "-c", _CHOOSER_SCRIPT, str(max_gap)], env=env, capture_output=True,
+                          text=True, check=True)
+    return done.stdout.split()
+
+
+def test_chooser_runs_the_faster_count_and_probes_the_other():
+    threads, close, far, freed, single = _chooser_phases(max_gap=100.0)
     assert threads == "2"                    # numba's setting restored after every call
     # both counts tried first (two, then one), each twice as its first call is not timed;
     # then one thread, with two every fourth call
     assert close == "221211121112"
     # two threads' median (last three) reaches 3 after two probes (calls 16 and 20): from
-    # then on, over 1.5 times one thread's, they are probed every sixteenth call only (call 32)
-    assert far == "111211121111111111121111"
-    # one thread slows down: after two of its calls its median ties two's (a tie goes to
-    # two threads), and once two's falls to 1, one thread is probed every sixteenth call (48)
-    assert freed == "112122222221"
+    # then on, over 1.5 times one thread's, each probe that finds them still that slow doubles
+    # the gap to the next (8 calls to call 28, then 16: the next would be call 44)
+    assert far == "111211121111111211111111"
+    # one thread slows down: after two of its calls (37, 38) its median ties two's, a tie goes
+    # to two threads, and that change of preference brings probes back to every fourth call
+    # (42); the probe finds one thread three times slower, so the next gap is 8 (call 50)
+    assert freed == "112221222222"
     assert single == "11111"                 # numba on one thread: nothing to choose
 
 
-@pytest.mark.parametrize("probe_every, window", [(1, 8), (16, 0)])
-def test_chooser_refuses_bad_settings(probe_every, window):
+def test_chooser_probes_at_least_every_max_gap_seconds():
+    # a call costs 1 s on one thread: with max_gap = 6 s the gap between probes stops growing
+    # at 6 calls (probes at calls 16, 20, then 26 and 32 instead of 28 and 44)
+    _, close, far, freed, _ = _chooser_phases(max_gap=6.0)
+    assert close == "221211121112"
+    assert far == "111211121111121111121111"
+
+
+@pytest.mark.parametrize("probe_every, window, max_interval, max_gap",
+                         [(1, 8, None, 2.0), (16, 0, None, 2.0), (16, 5, 8, 2.0), (16, 5, None, 0.0)])
+def test_chooser_refuses_bad_settings(probe_every, window, max_interval, max_gap):
     with pytest.raises(ValueError, match="probe_every"):
-        ThreadCountChooser(probe_every=probe_every, window=window)
+        ThreadCountChooser(probe_every=probe_every, window=window, max_interval=max_interval, max_gap=max_gap)
 
 
 def test_side_thread_is_kept():

@@ -91,6 +91,33 @@ def _normal(A: np.ndarray, v: np.ndarray) -> np.ndarray:
     return out
 
 
+def _gram_in_halves(A32: np.ndarray) -> np.ndarray:
+    """AᵀA/N of A32 (shape (N, M), float32), shape (M, M), exactly symmetric.
+
+    Two products RᵀR on the two halves of the rows (numpy hands them to a SYRK), each on
+    one BLAS thread, the second on :func:`~pdeflow.threads.side_thread` when numba may use
+    more than one thread: always the same two halves, summed in the same order, so the result
+    does not depend on the thread count.  numpy's products release the GIL while they run, so
+    the two halves do run side by side (scipy's BLAS wrappers hold it: two of those would take
+    turns).
+    """
+    n = A32.shape[0]
+    first, second = A32[: n // 2], A32[n // 2:]
+
+    def syrk(rows):
+        return rows.T @ rows
+
+    if nb.get_num_threads() > 1 and n > 1:
+        pending = side_thread().submit(syrk, second)
+        gram = syrk(first)
+        gram += pending.result()
+    else:
+        gram = syrk(first)
+        gram += syrk(second)
+    gram *= np.float32(1.0 / n)
+    return gram
+
+
 class SinglePrecisionOperator(FeatureOperator):
     """The single-precision A of a :class:`FusedDenseOperator` (shape (N, M)): ``normal`` and ``gram`` only.
 
@@ -106,30 +133,11 @@ class SinglePrecisionOperator(FeatureOperator):
         return _normal(self.owner.A32, v)
 
     def gram(self) -> np.ndarray:
-        """AᵀA/N in single precision, shape (M, M), exactly symmetric.
-
-        Two products RᵀR on the two halves of the rows (numpy hands them to a SYRK), each on
-        one BLAS thread, the second on :func:`~pdeflow.threads.side_thread` when numba may use
-        more than one thread: always the same two halves, so the sum does not depend on the
-        thread count.  numpy's products release the GIL while they run, so the two halves do
-        run side by side (scipy's BLAS wrappers hold it: two of those would take turns).
-        """
+        """AᵀA/N in single precision, shape (M, M), exactly symmetric (:func:`_gram_in_halves`)."""
         A32 = self.owner.A32
-        n = A32.shape[0]
-        first, second = A32[: n // 2], A32[n // 2:]
-
-        def syrk(rows):
-            return rows.T @ rows
-
-        if nb.get_num_threads() > 1 and n > 1:
-            pending = side_thread().submit(syrk, second)
-            gram = syrk(first)
-            gram += pending.result()
-        else:
-            gram = syrk(first)
-            gram += syrk(second)
-        gram *= np.float32(1.0 / n)
-        return gram
+        # on one or two threads, whichever has been faster lately: beside a busy core the
+        # half on the side thread waits for that core and the split loses to one thread
+        return chooser_for(("gram in halves", A32.shape))(_gram_in_halves, A32)
 
     def forward(self, u):
         raise NotImplementedError("the single-precision operator serves normal() and gram() only")
