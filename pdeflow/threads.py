@@ -41,6 +41,8 @@ from typing import Callable, Hashable
 import numba as nb
 import numpy as np
 
+from .scalars import as_count, as_real
+
 _controller = None
 _side: ThreadPoolExecutor | None = None
 _choosers: dict = {}
@@ -118,12 +120,17 @@ class ThreadCountChooser:
 
     def __init__(self, probe_every: int = 16, window: int = 5, clock: Callable[[], float] = time.perf_counter,
                  max_interval: int | None = None, max_gap: float = 2.0):
-        max_interval = 64 * probe_every if max_interval is None else max_interval
-        if probe_every < 2 or window < 1 or max_interval < probe_every or not max_gap > 0:
-            raise ValueError(f"probe_every must be >= 2, window >= 1, max_interval >= probe_every and "
-                             f"max_gap > 0, got {probe_every}, {window}, {max_interval}, {max_gap}")
-        self.probe_every, self.window, self.clock = int(probe_every), int(window), clock
-        self.max_interval, self.max_gap = int(max_interval), float(max_gap)
+        probe_every = as_count(probe_every, "probe_every", minimum=2)
+        window = as_count(window, "window", minimum=1)
+        max_interval = 64 * probe_every if max_interval is None else as_count(max_interval, "max_interval",
+                                                                             minimum=probe_every)
+        max_gap = as_real(max_gap, "max_gap")
+        if not max_gap > 0:
+            raise ValueError(f"max_gap must be positive, got {max_gap!r}")
+        if not callable(clock):
+            raise ValueError(f"clock must be callable, got {type(clock).__name__}")
+        self.probe_every, self.window, self.clock = probe_every, window, clock
+        self.max_interval, self.max_gap = max_interval, max_gap
         self._times: dict[int, deque] = {}
         self._medians: dict[int, float] = {}
         self._started: set[int] = set()

@@ -75,11 +75,14 @@ def test_chooser_probes_at_least_every_max_gap_seconds():
     assert far == "111211121111121111121111"
 
 
-@pytest.mark.parametrize("probe_every, window, max_interval, max_gap",
-                         [(1, 8, None, 2.0), (16, 0, None, 2.0), (16, 5, 8, 2.0), (16, 5, None, 0.0)])
-def test_chooser_refuses_bad_settings(probe_every, window, max_interval, max_gap):
-    with pytest.raises(ValueError, match="probe_every"):
-        ThreadCountChooser(probe_every=probe_every, window=window, max_interval=max_interval, max_gap=max_gap)
+@pytest.mark.parametrize("kwargs, match", [
+    ({"probe_every": 1}, "probe_every"), ({"probe_every": 2.5}, "probe_every"), ({"probe_every": "8"}, "probe_every"),
+    ({"window": 0}, "window"), ({"window": True}, "window"), ({"max_interval": 8}, "max_interval"),
+    ({"max_gap": 0.0}, "max_gap"), ({"max_gap": float("nan")}, "max_gap"), ({"max_gap": "2"}, "max_gap"),
+    ({"clock": 1.0}, "clock")])
+def test_chooser_refuses_bad_settings(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ThreadCountChooser(**kwargs)
 
 
 def test_side_thread_is_kept():
