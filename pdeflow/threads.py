@@ -22,8 +22,8 @@ sub-millisecond products on two threads can run tens of times slower than on one
   waits for the thread that shares it and one thread is as fast; neither choice changes a
   result, only how long it takes;
 * the two halves of the Gram matrix of a preconditioner refresh (tens of milliseconds) run
-  side by side, the second on :func:`side_thread`, also beside a busy core (long enough for
-  the scheduler to share the cores fairly);
+  side by side, the second on :func:`side_thread`, or one after the other, chosen the same
+  way: beside a busy core the side thread's half waits for that core;
 * processes that run one job per core (``run_many``'s workers) start with every library on
   one thread, through the environment (:mod:`pdeflow.experiments`), so that nothing nests
   threads inside them.
@@ -32,6 +32,7 @@ sub-millisecond products on two threads can run tens of times slower than on one
 from __future__ import annotations
 
 import contextlib
+import math
 import statistics
 import time
 from collections import deque
@@ -92,12 +93,15 @@ class ThreadCountChooser:
     the other (a probe), so that a change of load (another process taking or freeing a core)
     is noticed.  Probes come every ``probe_every`` calls while the two counts are close; while
     a probe finds the other count still more than 1.5 times slower (two threads beside a busy
-    core: 3–10 times), the gap to the next probe doubles, up to ``max_interval`` calls, so that
-    what probing costs under contention shrinks to a fraction of a percent instead of staying
-    a fixed 1/``probe_every`` of the calls at the slow count's price (measured: 2–3 % of a
-    torus VarPro run).  The gap stays below ``max_interval`` calls and below ``max_gap``
-    seconds of the preferred count's work, so that a core freed meanwhile is noticed within
-    about ``max_gap`` seconds whatever a call costs.  When the preferred count changes, probes are ``probe_every`` apart again.  A count
+    core: 3–10 times), the gap to the next probe doubles, up to ``max_interval`` calls and up
+    to ``max_gap`` seconds of the preferred count's work.  A probe r times slower than a call
+    of t seconds then costs at most (r − 1)·t/``max_gap`` of the time, a fraction of a percent
+    for kernels of a few milliseconds or less (the old fixed gap of 4·``probe_every`` calls
+    cost (r − 1)/64: 2–3 % of a torus VarPro run beside a busy core).  A core freed meanwhile
+    is noticed once enough probes have come back fast to move the median of the last
+    ``window`` calls, i.e. after about ⌈``window``/2⌉·``max_gap`` seconds at most.  When the
+    preferred count changes between probes (it slowed down itself), probes are
+    ``probe_every`` apart again; when a probe changes it, the gap goes on from where it was.  A count
     not yet timed is tried first (numba's own count before one); the first call on each count
     is not timed (threads start, first-touch page faults of fresh buffers), lest one slow start
     exclude a count for many calls.  With numba on one thread
@@ -122,11 +126,12 @@ class ThreadCountChooser:
                  max_interval: int | None = None, max_gap: float = 2.0):
         probe_every = as_count(probe_every, "probe_every", minimum=2)
         window = as_count(window, "window", minimum=1)
-        max_interval = 64 * probe_every if max_interval is None else as_count(max_interval, "max_interval",
-                                                                             minimum=probe_every)
+        if max_interval is None:
+            max_interval = 64 * probe_every
+        max_interval = as_count(max_interval, "max_interval (at least probe_every)", minimum=probe_every)
         max_gap = as_real(max_gap, "max_gap")
-        if not max_gap > 0:
-            raise ValueError(f"max_gap must be positive, got {max_gap!r}")
+        if not (math.isfinite(max_gap) and max_gap > 0):
+            raise ValueError(f"max_gap must be a positive finite number of seconds, got {max_gap!r}")
         if not callable(clock):
             raise ValueError(f"clock must be callable, got {type(clock).__name__}")
         self.probe_every, self.window, self.clock = probe_every, window, clock
@@ -157,7 +162,10 @@ class ThreadCountChooser:
         """Schedule the next probe: twice as far while the other count stays clearly slower."""
         preferred, other = self._ranked()
         if self._median(other) > 1.5 * self._median(preferred) > 0:
-            longest = min(self.max_interval, max(self.probe_every, int(self.max_gap / self._median(preferred))))
+            # max_gap in calls at the preferred count's pace (compared before int(): no overflow)
+            pace = self._median(preferred)
+            longest = (self.max_interval if self.max_gap >= self.max_interval * pace
+                       else max(self.probe_every, int(self.max_gap / pace)))
             self._interval = min(2 * self._interval, longest)
         else:
             self._interval = self.probe_every
@@ -165,7 +173,7 @@ class ThreadCountChooser:
 
     def __call__(self, kernel: Callable, *args):
         """``kernel(*args)`` on the chosen thread count (numba's setting restored after)."""
-        preferred, _ = self._ranked()
+        preferred, other = self._ranked()
         count = self.choice()
         probe = count != preferred
         self._calls += 1
@@ -186,7 +194,8 @@ class ThreadCountChooser:
         self._started.add(count)
         if probe:
             self._after_probe()
-        elif len(self._medians) == 2 and self._ranked()[0] != preferred:   # the load changed: probe soon again
+        elif preferred in self._medians and other in self._medians and self._ranked()[0] != preferred:
+            # the preferred count slowed down (the load changed): probe soon again
             self._interval = self.probe_every
             self._next_probe = self._calls + self._interval
         return out

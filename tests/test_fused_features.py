@@ -312,3 +312,21 @@ def test_a_finished_run_hands_its_feature_buffers_to_the_next(torus_problems):
     varpro = pf.VarPro(problem, 1e-3, "f_u")
     varpro.state(omega0)
     assert (problem.x.shape[0], 48) not in dense._SPARE_BUFFERS
+
+
+@pytest.mark.parametrize("rows", [1, 2, 999, 4096])
+def test_gram_in_halves_does_not_depend_on_the_side_thread(rows, monkeypatch):
+    """The Gram matrix of the single-precision A is the same bits whether its second half runs on
+    the side thread (numba may use two threads) or after the first (one thread), and it is AᵀA/N
+    to single precision."""
+    from pdeflow.particles import dense
+
+    A32 = np.random.default_rng(rows).standard_normal((rows, 64)).astype(np.float32)
+    grams = {}
+    for count in (1, 2):
+        monkeypatch.setattr(dense.nb, "get_num_threads", lambda count=count: count)
+        grams[count] = dense._gram_in_halves(A32)
+    assert grams[1].dtype == np.float32 and np.array_equal(grams[1], grams[2])
+    assert np.array_equal(grams[1], grams[1].T)
+    exact = A32.astype(float).T @ A32.astype(float) / rows
+    assert _close(grams[1], exact, 1e-5)
