@@ -17,7 +17,7 @@ from .errors import IntegrationError
 from .io import as_saved, check_path, load_trajectory
 from .integrators import SolverStats, check_method, check_times, integrate, method_name
 from .models.base import GridModel
-from .runs import Run
+from .runs import Run, previous_run
 from .trajectory import Trajectory
 
 
@@ -107,7 +107,8 @@ def solve(model: GridModel, rho0: np.ndarray, t_eval, *, method=None, rtol: floa
         store = check_path(store)
     static = {**model.static(), "rho0": rho0}
     if resume and store is not None and os.path.lexists(store):
-        done = _same_run(store, model, params, static, t_eval, any_method)
+        done = previous_run(store, model.name, params, static, t_eval,
+                            ignored=("t_end", "method") if any_method else ("t_end",))
         if done is not None:
             return done
         overwrite = True
@@ -159,42 +160,3 @@ def check_atol(atol, rho0: np.ndarray) -> float:
         raise ValueError(f"atol = {atol:g} is not below the mean initial density {scale:.6g}: "
                          "with it any solution would be accepted")
     return atol
-
-
-def _same_run(store, model: GridModel, params: dict, static: dict, t_eval: np.ndarray,
-              any_method: bool = False) -> Trajectory | None:
-    """The complete run in ``store`` if it is this one; ``None`` if it is this one, unfinished.
-
-    "This one" is the same model, parameters (the method aside if ``any_method``), static data
-    and start ``rho0``; a complete run must also have the same output times.  Raises ValueError if ``store`` holds another
-    run (resuming must never replace it).
-    """
-    previous = load_trajectory(store)
-    saved = dict(previous.static)
-    if "rho0" not in saved:
-        # files written before rho0 was stored: their first output is the start, if at t = 0
-        if previous.t.size and previous.t[0] == 0 and "rho" in previous.data:
-            saved["rho0"] = previous.data["rho"][0]
-        else:
-            raise ValueError(f"cannot resume {str(store)!r}: it does not record the initial density, so "
-                             "it cannot be told to be this run; choose another store or delete it")
-    # the horizon may differ: a grid run is solved again from rho0 anyway
-    ignored = {"t_end", "method"} if any_method else {"t_end"}
-    ours = {k: v for k, v in as_saved(params).items() if k not in ignored}
-    theirs = {k: v for k, v in previous.params.items() if k not in ignored}
-    if previous.model != model.name or theirs != ours:
-        raise ValueError(f"cannot resume {str(store)!r}: it holds a {previous.model} run with "
-                         f"parameters {previous.params}, not this {model.name} run")
-    differ = sorted(set(saved) ^ set(static)) or \
-        [k for k, v in static.items() if not np.array_equal(saved[k], v)]
-    if differ:
-        raise ValueError(f"cannot resume {str(store)!r}: it holds a run with other "
-                         f"{', '.join(differ)} (e.g. started from another rho0)")
-    if previous.status == "complete":
-        if np.array_equal(previous.t, t_eval):
-            return previous
-        raise ValueError(f"cannot resume {str(store)!r}: it holds a complete run of this problem with "
-                         f"other output times ({previous.t.size} in [{previous.t[0]:g}, {previous.t[-1]:g}], "
-                         f"not these t_eval {t_eval.size} in [{t_eval[0]:g}, {t_eval[-1]:g}]); it is "
-                         "never replaced: choose another store or delete it")
-    return None

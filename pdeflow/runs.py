@@ -94,3 +94,61 @@ class Run:
         """What the run recorded, as a :class:`~pdeflow.Trajectory`."""
         return self.recorder.trajectory(domain=self.domain, model=self.model, params=self.params,
                                         stats=self.stats, status=self.status, static=self.static)
+
+
+def previous_run(store, model: str, params: dict, static: dict, t_eval: np.ndarray,
+                 ignored: tuple[str, ...] = ("t_end",)) -> Trajectory | None:
+    """The complete run in ``store`` if it is this one; ``None`` if it is this one, unfinished.
+
+    For ``resume``: "this one" is the same model, parameters (those named in ``ignored``
+    aside; the horizon, since an unfinished run is solved again from its start anyway) and
+    static data (e.g. the start ``rho0`` or ``theta0``); a complete run must also have the
+    same output times.  Raises ValueError if ``store`` holds another run: resuming must never
+    replace it.
+
+    Parameters
+    ----------
+    store : path
+        An existing pdeflow trajectory file.
+    model : str
+        The model name the run records.
+    params, static : dict
+        The run's parameters and static arrays, as it would store them.
+    t_eval : ndarray, shape (T,)
+        The output times.
+    ignored : tuple of str
+        Parameters that may differ.
+
+    Returns
+    -------
+    Trajectory or None
+    """
+    from .io import as_saved, load_trajectory   # io reads trajectories; runs must not need it to write one
+
+    previous = load_trajectory(store)
+    saved = dict(previous.static)
+    if "rho0" in static and "rho0" not in saved:
+        # grid files written before rho0 was stored: their first output is the start, if at t = 0
+        if previous.t.size and previous.t[0] == 0 and "rho" in previous.data:
+            saved["rho0"] = previous.data["rho"][0]
+        else:
+            raise ValueError(f"cannot resume {str(store)!r}: it does not record the initial density, so "
+                             "it cannot be told to be this run; choose another store or delete it")
+    ours = {k: v for k, v in as_saved(params).items() if k not in ignored}
+    theirs = {k: v for k, v in previous.params.items() if k not in ignored}
+    if previous.model != model or theirs != ours:
+        raise ValueError(f"cannot resume {str(store)!r}: it holds a {previous.model} run with "
+                         f"parameters {previous.params}, not this {model} run")
+    differ = sorted(set(saved) ^ set(static)) or \
+        [k for k, v in static.items() if not np.array_equal(saved[k], v)]
+    if differ:
+        raise ValueError(f"cannot resume {str(store)!r}: it holds a run with other "
+                         f"{', '.join(differ)} (e.g. another start)")
+    if previous.status == "complete":
+        if np.array_equal(previous.t, t_eval):
+            return previous
+        raise ValueError(f"cannot resume {str(store)!r}: it holds a complete run of this problem with "
+                         f"other output times ({previous.t.size} in [{previous.t[0]:g}, {previous.t[-1]:g}], "
+                         f"not these t_eval {t_eval.size} in [{t_eval[0]:g}, {t_eval[-1]:g}]); it is "
+                         "never replaced: choose another store or delete it")
+    return None

@@ -502,3 +502,32 @@ def test_layer_summary_kernel_matches_numpy_and_the_checks_catch_non_finite_stat
     y[20] = np.nan
     with pytest.raises(pf.IntegrationError, match=r"non-finite density at t = 0.5, cell \(1, 4\)"):
         model.check_state(0.5, y)
+
+
+@pytest.mark.parametrize("runner", ["grid", "resnet"])
+def test_resume_reads_back_this_run_reruns_an_unfinished_one_and_refuses_another(tmp_path, runner):
+    """``resume=True`` (what ``pdeflow validate cot_* --resume`` passes): a complete run of the same
+    problem is read back, not solved again; an unfinished one is solved again into its file; a
+    run of another problem or with other output times is refused and left as it was."""
+    path = tmp_path / f"{runner}.h5"
+    t = [0.0, 0.5, 1.0]
+
+    def run(resume=False, t_eval=t, size=None):
+        if runner == "grid":
+            return pf.solve_cot("P2", S=2, grid=size or 16, t_eval=t_eval, store=path, resume=resume)
+        return pf.run_resnet("P2", S=2, M=size or 8, seed=3, t_eval=t_eval, store=path, resume=resume)
+
+    first = run()
+    again = run(resume=True)
+    assert again.stats == first.stats and again.status == "complete"      # read back: same wall time
+    np.testing.assert_array_equal(again.risk, first.risk)
+    with h5py.File(path, "a") as f:                                       # as a killed run leaves it
+        f.attrs["status"] = "interrupted"
+    redone = run(resume=True)
+    assert redone.status == "complete" and redone.stats["wall_time"] != first.stats["wall_time"]
+    np.testing.assert_allclose(redone.risk, first.risk, rtol=1e-12)
+    with pytest.raises(ValueError, match="cannot resume"):
+        run(resume=True, size=32)                                         # another grid or width
+    with pytest.raises(ValueError, match="other output times"):
+        run(resume=True, t_eval=[0.0, 1.0])
+    assert pf.load_trajectory(path).t.tolist() == t

@@ -60,11 +60,11 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     t = np.linspace(0.0, cfg.t_end, cfg.outputs)
     # the reduced ODE: one particle per layer at the (moving) mean
     reduced = pf.run_resnet(problem, S=cfg.S, M=1, theta0=np.zeros((cfg.S, 1, 2)), t_eval=t, rtol=1e-12,
-                            atol=1e-14, store=out_dir / "reduced.h5")
+                            atol=1e-14, store=out_dir / "reduced.h5", resume=resume)
     grids, upwind = {}, {}
     for n in cfg.upwind_grids:
         g = pf.solve_cot(problem, S=cfg.S, grid=n, scheme="upwind", t_eval=t, rtol=1e-10, atol=1e-14,
-                         store=out_dir / f"grid_upwind_n{n}.h5", progress=progress)
+                         store=out_dir / f"grid_upwind_n{n}.h5", resume=resume, progress=progress)
         grids[n] = g
         upwind[n] = {"max_rel_diff": float(np.max(np.abs(g.risk - reduced.risk) / reduced.risk)),
                      "outer_cell_mass": float(g.boundary_mass.max()),

@@ -56,7 +56,7 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     out_dir.mkdir(parents=True, exist_ok=True)
     t = np.linspace(0.0, cfg.t_end, cfg.outputs)
     grid = pf.solve_cot("P2", S=cfg.S, grid=cfg.n, t_eval=t, rtol=cfg.rtol, store=out_dir / "grid.h5",
- progress=progress)
+                        resume=resume, progress=progress)
     dom = grid.domain
     grid_layers = [layer_measures(r, dom, "grid") for r in grid.rho]
 
@@ -68,13 +68,13 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     risks = {}
     for M in cfg.widths:
         strat = pf.run_resnet("P2", S=cfg.S, M=M, init="stratified", t_eval=t, seed=M, rtol=cfg.rtol,
-                              store=out_dir / f"resnet_stratified_M{M}.h5")
+                              store=out_dir / f"resnet_stratified_M{M}.h5", resume=resume)
         w2["stratified"][M] = distances(strat)
         risks[M] = strat
         sq = []
         for seed in range(cfg.iid_seeds):
             iid = pf.run_resnet("P2", S=cfg.S, M=M, init="iid", t_eval=t, seed=1000 * seed + M, rtol=cfg.rtol,
-                                store=out_dir / f"resnet_iid_M{M}_seed{seed}.h5")
+                                store=out_dir / f"resnet_iid_M{M}_seed{seed}.h5", resume=resume)
             sq.append(distances(iid) ** 2)
         w2["iid"][M] = np.sqrt(np.mean(sq, axis=0))   # root-mean-square over seeds
 

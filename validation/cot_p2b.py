@@ -43,12 +43,12 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     problem = pf.cot_problem("P2b")
     t = np.linspace(0.0, cfg.t_end, cfg.outputs)
     grid = pf.solve_cot(problem, S=cfg.S, grid=cfg.n, t_eval=t, rtol=1e-8, store=out_dir / "grid.h5",
-                        progress=progress)
+                        resume=resume, progress=progress)
     dom = grid.domain
     parts, gaps, dists = {}, {}, {}
     for M in cfg.widths:
         p = pf.run_resnet(problem, S=cfg.S, M=M, init="stratified", t_eval=t, seed=M, rtol=1e-9,
-                          store=out_dir / f"resnet_stratified_M{M}.h5")
+                          store=out_dir / f"resnet_stratified_M{M}.h5", resume=resume)
         parts[M] = p
         gaps[M] = float(np.max(np.abs(p.risk - grid.risk) / grid.risk))
         end = []

@@ -59,9 +59,9 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     problem = pf.cot_problem("P3")
     t = np.linspace(0.0, cfg.t_end, cfg.outputs)
     grid = pf.solve_cot(problem, S=cfg.S, grid=cfg.grid, t_eval=t, rtol=1e-8, store=out_dir / "grid.h5",
-                        progress=progress)
+                        resume=resume, progress=progress)
     parts = {init: pf.run_resnet(problem, S=cfg.S, M=cfg.M, init=init, t_eval=t, seed=3, rtol=1e-9,
-                                 store=out_dir / f"resnet_{init}_M{cfg.M}.h5")
+                                 store=out_dir / f"resnet_{init}_M{cfg.M}.h5", resume=resume)
              for init in ("antithetic", "iid")}
     rate, r2 = log_slope(t, grid.risk, cfg.window)
     inwin = (t >= cfg.window[0]) & (t <= cfg.window[1])

@@ -21,7 +21,8 @@ from tqdm.auto import tqdm
 from ..scalars import as_count, as_real
 from ..errors import IntegrationError
 from ..integrators import METHODS, SolverStats, check_method, check_times, integrate, method_name
-from ..runs import Run
+from ..io import check_path
+from ..runs import Run, previous_run
 from ..trajectory import Trajectory
 from .depth import DepthPass, DepthWorkspace, gradient_norm, pl_lower_bound
 from .problems import INITS, COTProblem
@@ -136,7 +137,7 @@ def _gd(flow: ResNetFlow, theta0: np.ndarray, t_eval: np.ndarray, tau: float,
 def run_resnet(problem, *, S: int, M: int, init: str = "iid", t_eval, method: str = DEFAULT_METHOD,
                tau: float | None = None, rtol: float = 1e-8, atol: float = 1e-10, theta0=None,
                seed=None, store: str | os.PathLike | None = None, overwrite: bool = False,
-               progress: bool = False) -> Trajectory:
+               progress: bool = False, resume: bool = False) -> Trajectory:
     """Train a finite ResNet (depth S, width M) by the COT flow of its particles ([C9], docs: theory/cot §3).
 
     Parameters
@@ -164,6 +165,10 @@ def run_resnet(problem, *, S: int, M: int, init: str = "iid", t_eval, method: st
         Randomness of the initialisation.
     store, overwrite, progress
         HDF5 file written as the run goes (shared :class:`~pdeflow.runs.Run` lifecycle).
+    resume : bool
+        If ``store`` holds a complete run of the same problem, parameters, start ``theta0`` and
+        output times, return it as read back; if it holds an unfinished one, train again into
+        it from ``theta0``; another run in ``store`` is an error, never replaced.
 
     Returns
     -------
@@ -208,6 +213,13 @@ def run_resnet(problem, *, S: int, M: int, init: str = "iid", t_eval, method: st
     params.update({"tau": tau} if gd else {"rtol": float(rtol), "atol": float(atol)})
     domain = problem.domain(problem.default_grid)
     static = {"x": problem.x, "y": problem.y, "theta0": theta0}
+    if not isinstance(resume, (bool, np.bool_)):
+        raise ValueError(f"resume must be True or False, got {resume!r}")
+    if resume and store is not None and os.path.lexists(store):
+        done = previous_run(check_path(store), "cot_resnet", params, static, t_eval)
+        if done is not None:
+            return done
+        overwrite = True      # this run, unfinished: trained again from theta0
     with Run(store, model="cot_resnet", domain=domain, params=params, static=static,
              overwrite=overwrite) as run:
         def record(t, theta, dp=None):

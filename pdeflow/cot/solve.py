@@ -47,7 +47,7 @@ def check_layers(domain, rho0, S: int, rtol: float = 1e-8) -> np.ndarray:
 def solve_cot(problem, *, S: int, grid=None, scheme: str = "vanleer", t_eval, method=None,
               rtol: float = 1e-8, atol: float | None = None, rho0=None,
               max_boundary_mass: float = 1e-3, store: str | os.PathLike | None = None,
-              overwrite: bool = False, progress: bool = False) -> Trajectory:
+              overwrite: bool = False, progress: bool = False, resume: bool = False) -> Trajectory:
     """Solve the COT gradient flow ∂ₜμ − div((0, ∇R[μ])μ) = 0 ([C7], (I.21)) on a Θ-grid.
 
     Parameters
@@ -76,7 +76,7 @@ def solve_cot(problem, *, S: int, grid=None, scheme: str = "vanleer", t_eval, me
     max_boundary_mass : float
         On a box/interval, the run fails (IntegrationError) when a layer holds more than this in
         the outermost cell layer; a start above it is refused (ValueError).
-    store, overwrite, progress
+    store, overwrite, progress, resume
         As :func:`pdeflow.solve`; ``/rho`` has shape ``(T, S, *grid)``.
 
     Returns
@@ -115,4 +115,4 @@ def solve_cot(problem, *, S: int, grid=None, scheme: str = "vanleer", t_eval, me
         atol = model.default_atol(as_real(rtol, "rtol"), rho0)
     model.negative_tolerance = 10 * np.sqrt(model.domain.size * S) * abs(as_real(atol, "atol"))
     return solve(model, rho0, t_eval, method=method, rtol=rtol, atol=atol, store=store,
-                 overwrite=overwrite, progress=progress)
+                 overwrite=overwrite, progress=progress, resume=resume)
