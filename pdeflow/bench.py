@@ -12,6 +12,8 @@ median times.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -19,32 +21,61 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from .domains import Circle, Torus
+from .io import check_path
 from .integrators_bdf import ReuseBDF
 from .models import UFDParams, UltraFastDiffusion, solve_ufd
 from .teacher import teacher_density
 
-REFERENCE = Path(__file__).resolve().parent.parent / "data" / "ufd_circle_gamma100_t5_ref8192.npz"
+#: references shipped with the source (read only: a benchmark never writes into the source tree)
+SHIPPED = Path(__file__).resolve().parent.parent / "data"
+REFERENCE = SHIPPED / "ufd_circle_gamma100_t5_ref8192.npz"
 GAMMA, R, COEF, T_END, T_CHECK = 100.0, 2.0, 0.5, 20.0, 5.0
 
 
+def reference_cache() -> Path:
+    """Where computed benchmark references are kept: ``$XDG_CACHE_HOME/pdeflow`` (``~/.cache/pdeflow``)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pdeflow"
+
+
+def _load_reference(name: str, fresh: bool) -> dict | None:
+    """The arrays of reference ``name``: shipped in data/, else computed earlier into the cache; None if neither or ``fresh``."""
+    if fresh:
+        return None
+    for folder in (SHIPPED, reference_cache()):
+        path = folder / name
+        if path.is_file():
+            with np.load(path) as ref:
+                return dict(ref)
+    return None
+
+
+def _save_reference(name: str, **arrays) -> None:
+    """Keep a computed reference in :func:`reference_cache` (written aside, then renamed into place,
+    so that a reader never sees half a file); a cache that cannot be written is skipped."""
+    try:
+        folder = reference_cache()
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, suffix=".npz", delete=False) as part:
+            np.savez(part, **arrays)
+        os.replace(part.name, folder / name)
+    except OSError:
+        pass
+
+
 def reference_solution(n: int, n_ref: int = 8192, *, fresh: bool = False) -> np.ndarray:
-    """Cell averages on ``n`` cells at t = 5 of the n_ref-cell solution (rtol 1e-10), cached in data/."""
+    """Cell averages on ``n`` cells at t = 5 of the n_ref-cell solution (rtol 1e-10): shipped in data/,
+    computed (and kept in :func:`reference_cache`) otherwise or if ``fresh``."""
     if 1024 % n:
         raise ValueError(f"the benchmark compares on grids that divide 1024 cells, got n = {n}")
-    if not fresh and REFERENCE.is_file():
-        with np.load(REFERENCE) as ref:
-            if int(ref["n_ref"]) == n_ref:
-                fine = ref["rho"]
-                return fine.reshape(n, -1).mean(axis=1)
+    ref = _load_reference(REFERENCE.name, fresh)
+    if ref is not None and int(ref["n_ref"]) == n_ref:
+        return ref["rho"].reshape(n, -1).mean(axis=1)
     domain = Circle(n_ref)
     traj = solve_ufd(domain, teacher_density(domain, GAMMA), r=R, coef=COEF,
                      t_eval=[0.0, T_CHECK], rtol=1e-10, progress=True)
     fine = traj.rho[-1].reshape(1024, -1).mean(axis=1)
-    try:
-        REFERENCE.parent.mkdir(exist_ok=True)
-        np.savez(REFERENCE, rho=fine, n_ref=n_ref, rtol=1e-10, t=T_CHECK, gamma=GAMMA)
-    except OSError:
-        pass
+    if n_ref == 8192:
+        _save_reference(REFERENCE.name, rho=fine, n_ref=n_ref, rtol=1e-10, t=T_CHECK, gamma=GAMMA)
     return fine.reshape(n, -1).mean(axis=1)
 
 
@@ -64,10 +95,28 @@ def _baseline(domain, weight, t_eval, rtol):
     return model.to_density(sol.y[:, 1]), sol.nfev, sol.njev
 
 
+def check_report_path(out: Path | str | None) -> Path | None:
+    """``out`` as a Path a report may be written to: a new file in an existing folder (checked
+    before a benchmark runs, so that minutes of timing are not lost to a bad path).
+
+    A report never replaces a file: ``--json run.h5`` must not destroy a trajectory.
+    """
+    if out is None:
+        return None
+    out = Path(check_path(out, "out (the --json report)"))
+    if os.path.lexists(out):
+        raise ValueError(f"the report file {str(out)!r} already exists; a report never replaces a file: "
+                         "choose a new name")
+    if not out.parent.is_dir():
+        raise ValueError(f"the report's folder {str(out.parent)!r} does not exist")
+    return out
+
+
 def write_report(report, out: Path | str | None) -> None:
-    """Write a benchmark report as JSON to ``out`` (``pdeflow bench --json``); nothing if ``None``."""
+    """Write a benchmark report as JSON to ``out`` (``pdeflow bench --json``), a new file; nothing if ``None``."""
     if out is not None:
-        Path(out).write_text(json.dumps(report, indent=2))
+        with open(check_report_path(out), "x") as f:
+            f.write(json.dumps(report, indent=2))
 
 
 def _interleaved(solvers: dict, repeats: int, call) -> tuple[dict, dict]:
@@ -95,6 +144,7 @@ def _record_speedup(report: dict, times: dict) -> None:
 
 def run_benchmark(n: int = 1024, repeats: int = 5, rtol: float = 1e-6,
                   fresh_reference: bool = False, out: Path | None = None) -> dict:
+    check_report_path(out)
     domain = Circle(n)
     weight = teacher_density(domain, GAMMA)
     t_eval = np.array([0.0, T_CHECK, T_END])
@@ -132,23 +182,21 @@ UFD2D_REFERENCE_RTOL = 1e-9
 
 
 def ufd2d_reference(n: int, rtol: float = UFD2D_REFERENCE_RTOL, *, fresh: bool = False) -> np.ndarray:
-    """The n × n torus UFD at t = 1 and t = 10, shape ``(2, n, n)``, by ``ReuseBDF`` at ``rtol``, cached in data/.
+    """The n × n torus UFD at t = 1 and t = 10, shape ``(2, n, n)``, by ``ReuseBDF`` at ``rtol``: shipped in
+    data/ (n = 128), else computed and kept in :func:`reference_cache`.
 
     Same grid as the runs it judges, so the L¹ gap measures time-integration error only.  At
     n = 64 it agrees with scipy's ``BDF`` at rtol = 1e-10 to 1e-10 in L¹ (tests/test_integrators_bdf.py
     checks n = 16), well below the 1e-8 errors it is used to measure.
     """
-    path = REFERENCE.parent / f"ufd_torus_gamma100_n{n}_rtol{rtol:g}.npz"
-    if not fresh and path.is_file():
-        with np.load(path) as ref:
-            return ref["rho"]
+    name = f"ufd_torus_gamma100_n{n}_rtol{rtol:g}.npz"
+    ref = _load_reference(name, fresh)
+    if ref is not None:
+        return ref["rho"]
     domain, weight, t_eval = _ufd2d_problem(n)
     traj = solve_ufd(domain, weight, r=R, coef=COEF, t_eval=t_eval, method="ReuseBDF", rtol=rtol, progress=True)
     rho = traj.rho[1:]
-    try:
-        np.savez(path, rho=rho, n=n, rtol=rtol, t=t_eval[1:], gamma=GAMMA, method="ReuseBDF")
-    except OSError:
-        pass
+    _save_reference(name, rho=rho, n=n, rtol=rtol, t=t_eval[1:], gamma=GAMMA, method="ReuseBDF")
     return rho
 
 
@@ -191,6 +239,7 @@ def run_ufd2d_benchmark(n: int = 128, repeats: int = 1, rtol: float = 1e-6, larg
     on a busy machine its error norms' threaded BLAS dots then wait for a second thread.
     ``large_n``: also time the default alone on a large_n² grid (one run).
     """
+    check_report_path(out)
     domain, weight, t_eval = _ufd2d_problem(n)
     default = UltraFastDiffusion(domain, weight, UFDParams(R, COEF)).default_method
     ref = ufd2d_reference(n, fresh=fresh_reference)
@@ -295,6 +344,7 @@ def run_cot_benchmark(repeats: int = 5, S: int = 10, n: int = 256, M: int = 1024
     vectors costs milliseconds per call (:func:`pdeflow.integrators.blas_threads_limited`), so
     this only speeds the baseline up.
     """
+    check_report_path(out)
     from .cot import cot_problem, run_resnet, solve_cot
     from .cot.particles import DEFAULT_METHOD
     from .integrators import blas_threads_limited
@@ -461,6 +511,7 @@ def run_wasserstein_benchmark(n: int = 512, repeats: int = 1, rtol: float = 1e-6
     Both run ``repeats`` times, interleaved; the report gives the speed-up on the best and median
     times and the largest difference between the two reduced-risk curves at the 21 outputs.
     """
+    check_report_path(out)
     from .particles import make_teacher_student
 
     case = {**WFLOW_CASE, "n": int(n)}

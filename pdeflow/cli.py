@@ -89,6 +89,9 @@ BENCH_CASES = {"ufd": _bench_ufd, "ufd2d": _bench_ufd2d, "varpro": _bench_varpro
 
 
 def _bench(args) -> int:
+    from .bench import check_report_path
+
+    check_report_path(args.json)      # before minutes of timing: a report never replaces a file
     print(BENCH_CASES[args.case](args))
     return 0
 
@@ -174,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=_run)
 
-    bench = sub.add_parser("bench", help="time the UFD solver against the scipy BDF baseline")
+    bench = sub.add_parser("bench", help="time a solver against a baseline in the same run (ufd, ufd2d, varpro, "
+                                         "wasserstein, cot)")
     bench.add_argument("case", nargs="?", default="ufd", choices=list(BENCH_CASES),
                        help="ufd: thesis UFD vs solve_ivp BDF; ufd2d: torus UFD, the 2-D default vs BDF; "
                             "varpro: VarPro it/s vs dense numpy, and default threads vs one, beside busy cores; "
@@ -192,16 +196,22 @@ def main(argv: list[str] | None = None) -> int:
                             "take minutes)")
     bench.add_argument("--large-n", type=_at_least(3), default=None,
                        help="ufd2d: also time the default alone on a LARGE_N x LARGE_N grid (e.g. 256)")
-    bench.add_argument("--rtol", type=float, default=1e-6)
+    bench.add_argument("--rtol", type=float, default=1e-6,
+                       help="relative tolerance of both sides (ufd, ufd2d, wasserstein; default 1e-6)")
     bench.add_argument("--fresh-reference", action="store_true",
-                       help="recompute the reference (ufd: n = 8192; ufd2d: rtol = 1e-9) instead of reading data/")
+                       help="recompute the reference (ufd: n = 8192; ufd2d: rtol = 1e-9) instead of reading the "
+                            "one shipped in data/ or computed earlier (kept in $XDG_CACHE_HOME/pdeflow, "
+                            "~/.cache/pdeflow)")
     bench.add_argument("--json", type=Path, default=None, help="also write the report as JSON")
     bench.set_defaults(func=_bench)
 
     val = sub.add_parser("validate", help="run a validation script of pdeflow's validation/ (thesis figures)")
-    val.add_argument("name", help="a script of pdeflow's validation/, e.g. fig_III_2 or fig_III_3_4")
-    val.add_argument("--quick", action="store_true", help="small sizes, seconds to minutes")
-    val.add_argument("--out", default="validation-out", help="directory for HDF5, PNG and summary.json")
+    from .validations import available_validations
+
+    val.add_argument("name", help="a script of pdeflow's validation/: " + ", ".join(available_validations()))
+    val.add_argument("--quick", action="store_true", help="small sizes, seconds to a few minutes")
+    val.add_argument("--out", default="validation-out",
+                     help="directory for HDF5, PNG and summary.json (default: validation-out)")
     val.add_argument("--quiet", action="store_true", help="no progress bars")
     val.add_argument("--jobs", type=int, default=1,
                      help="particle runs in this many processes (with --scheduler local: workers)")
