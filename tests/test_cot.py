@@ -242,6 +242,10 @@ def test_particles_non_finite_state_fails_with_outputs_kept(tmp_path):
     (lambda: pf.solve_cot("P2", S=2, scheme="weno", t_eval=[0, 1]), "unknown scheme 'weno'"),
     (lambda: pf.solve_cot("P2", S=0, t_eval=[0, 1]), "S .* >= 1"),
     (lambda: pf.solve_cot("P2", S=2.5, t_eval=[0, 1]), "S .* integer, got 2.5"),
+    (lambda: pf.solve_cot("P2", S=2, grid=16.5, t_eval=[0, 1]), "grid .* integer, got 16.5"),  # was run on 16
+    (lambda: pf.solve_cot("P2", S=2, grid=2, t_eval=[0, 1]), "grid .* >= 3, got 2"),
+    (lambda: pf.solve_cot("P2b", S=2, grid=[16, "x"], t_eval=[0, 1]), "grid .* integer, got 'x'"),
+    (lambda: pf.run_resnet("P2", S=2, M=4, t_eval=[0, 1], resume="yes"), "resume must be True or False"),
     (lambda: pf.solve_cot("P2", S=2, grid=16, rho0=np.full(16, 0.2), t_eval=[0, 1]), "layer 0 has mass 1.2566"),
     (lambda: pf.solve_cot("P1", S=2, grid=pf.Box((-0.5, 0.5), (-0.5, 0.5), (10, 10)), t_eval=[0, 1]),
      "outermost cells"),

@@ -20,6 +20,7 @@ import numpy as np
 from scipy.special import ive
 
 from ..domains import Box, Circle, Domain, Interval, Torus
+from ..scalars import as_count
 from .residuals import CircleTranslation, LinearTrig, ResidualMap, TanhSHL, TorusTranslation
 
 __all__ = ["Axis", "CosBump", "Uniform", "Plateau", "COTProblem", "COT_PROBLEMS", "cot_problem",
@@ -154,7 +155,13 @@ class COTProblem:
         """The Θ-grid with ``grid`` cells per axis (int or tuple), or ``grid`` itself if a Domain."""
         if isinstance(grid, Domain):
             return grid
-        shape = (int(grid),) * len(self.axes) if np.isscalar(grid) else tuple(int(g) for g in grid)
+        if np.isscalar(grid):
+            shape = (as_count(grid, "grid (cells per axis)", minimum=3),) * len(self.axes)
+        else:
+            try:
+                shape = tuple(as_count(g, "grid (cells per axis)", minimum=3) for g in grid)
+            except TypeError:
+                raise ValueError(f"grid must be a number of cells, a tuple of them or a Domain, got {grid!r}") from None
         if len(shape) != len(self.axes):
             raise ValueError(f"grid {grid!r}: problem {self.name} has a {len(self.axes)}-D parameter space")
         a = self.axes
