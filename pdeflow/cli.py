@@ -107,7 +107,16 @@ def _validate(args) -> int:
         # every run of a validation is kept as HDF5; replacing them silently would lose hours
         raise FileExistsError(f"--out {args.out} already holds {len(earlier)} runs (e.g. {earlier[0].name}): "
                               "add --resume to continue and reuse them, or choose another --out")
-    args.kept_in = Path(args.out)
+    # the summary and the figure are written at the end: refuse a user's file (or a link) there
+    # now, not after hours of runs
+    from .outputs import check_replaceable, is_pdeflow_figure, is_pdeflow_summary
+
+    out = Path(args.out)
+    for name, ours, what in (("summary.json", is_pdeflow_summary, "summary"),
+                             (f"{args.name}.json", is_pdeflow_summary, "summary"),
+                             (f"{args.name}.png", is_pdeflow_figure, "figure")):
+        check_replaceable(out / name, ours, what)
+    args.kept_in = out
     if args.scheduler is None:
         runs_on, jobs = nullcontext(None), args.jobs
     else:

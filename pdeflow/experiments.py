@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from .outputs import save_figure, write_summary_json
 from .domains import Circle, Domain, Torus
 from .io import load_trajectory
 from .keys import SHORT, config_key
@@ -404,7 +405,7 @@ def finish_curve_figure(fig, axes, path: Path, windows: Sequence[tuple[float, fl
         axes[1].axvspan(*window, color=("0.9", "0.8")[k % 2], zorder=0)
     axes[0].legend(fontsize=7, ncol=2)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110, close=False)
 
 
 def log_rate(t: np.ndarray, values: np.ndarray, window: tuple[float, float]) -> tuple[float, float]:
@@ -481,9 +482,8 @@ def fit_exponent(widths: Sequence[int], values: Mapping[float, np.ndarray]) -> f
 
 
 def write_summary(out_dir: Path, summary: dict, name: str = "summary.json") -> Path:
-    path = out_dir / name
-    path.write_text(json.dumps(summary, indent=2, default=float))
-    return path
+    """``summary`` as JSON in ``out_dir/name``, replacing only an earlier pdeflow summary (:mod:`pdeflow.outputs`)."""
+    return write_summary_json(out_dir / name, summary)
 
 
 def ran_on(jobs: int, executor: Any = None) -> dict:

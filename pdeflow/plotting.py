@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from .outputs import save_figure
 from .trajectory import Trajectory  # noqa: E402
 
 
@@ -59,6 +60,5 @@ def plot_densities(traj: Trajectory, times, path: str | Path | None = None, titl
         fig.suptitle(title)
     fig.tight_layout()
     if path is not None:
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
+        save_figure(fig, path, dpi=110)
     return fig

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -417,6 +418,7 @@ def run_problem(problem: Problem, out_dir: Path, *, progress: bool = True, overw
     is replaced only if it is a pdeflow trajectory no other process holds.
     """
     from .io import prepare_store
+    from .outputs import check_replaceable, is_pdeflow_figure
     from .plotting import plot_densities
 
     check_problem(problem)
@@ -426,8 +428,10 @@ def run_problem(problem: Problem, out_dir: Path, *, progress: bool = True, overw
         raise NotADirectoryError(f"output directory {str(out_dir)!r} is a file")
     if out_dir.is_dir():
         prepare_store(store, overwrite=overwrite, how_to_overwrite=how_to_overwrite)
-    if figure.exists() and not overwrite:
+    if os.path.lexists(figure) and not overwrite:
         raise FileExistsError(f"{str(figure)!r} exists from an earlier run; {how_to_overwrite} to replace it")
+    # only an earlier pdeflow figure is replaced: never a link, never the user's own file
+    check_replaceable(figure, is_pdeflow_figure, "figure")
     if figure.is_file():
         figure.unlink()   # an old figure beside a new (perhaps interrupted) trajectory would mislead
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pdeflow.outputs import save_figure
 from pdeflow.experiments import (CURVE_TITLES, check_claim, curves_summary, log_rate, parameters, plot_curves, ran_on,
                                  run_sweep)
 from pdeflow.experiments_torus import (configure, torus_setting, ufd_references, values_at,
@@ -100,7 +101,7 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
         ax.set_xlabel("t = kτ")
     fig.suptitle("torus ℝ²/4ℤ², Laplace RBF features, γ = 100 (thesis Figs. III.11–III.12)")
     fig.tight_layout()
-    fig.savefig(out_dir / "fig_III_11_12.png", dpi=110)
+    save_figure(fig, out_dir / "fig_III_11_12.png")
     plt.close(fig)
     summary = {"experiment": "fig_III_11_12", "quick": quick, **ran_on(jobs, executor), "parameters": parameters(base),
                "lam": lam, "widths": list(widths), "quoted_times": quoted, "fit_window": list(window),

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pdeflow.outputs import save_figure
 from pdeflow.experiments import (CircleExperiment, average_runs, check_claim, curves_summary, parameters, ran_on,
                                  run_many, run_name, write_summary)
 from pdeflow.grid_references import GridReferences
@@ -63,7 +64,7 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     axes[2].set_xlabel("t = kτ")
     axes[2].legend()
     fig.tight_layout()
-    fig.savefig(out_dir / "fig_III_2.png", dpi=110)
+    save_figure(fig, out_dir / "fig_III_2.png")
     plt.close(fig)
 
     check_claim(summary["max_mmd_to_ufd_over_initial_gap"] < 0.5,

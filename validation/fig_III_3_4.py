@@ -11,6 +11,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from pdeflow.outputs import save_figure
 from pdeflow.experiments import (CURVE_TITLES, CircleExperiment, check_claim, curves_summary, parameters, plot_curves,
                                  ran_on, run_sweep, write_summary)
 from pdeflow.grid_references import GridReferences
@@ -53,7 +54,7 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     for ax in axes[1]:
         ax.set_xlabel("t = kτ")
     fig.tight_layout()
-    fig.savefig(out_dir / "fig_III_3_4.png", dpi=110)
+    save_figure(fig, out_dir / "fig_III_3_4.png")
     plt.close(fig)
     # "mmd_to_ufd" per width is the f_b curve (the thesis' Fig. III.2 setting); both are under the reg keys
     for width in by_width:

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pdeflow.outputs import save_figure
 from pdeflow.experiments import (CURVE_TITLES, ParticleExperiment, check_claim, curves_summary, parameters,
                                  plot_curves, ran_on, run_sweep, write_summary)
 from pdeflow.grid_references import GridReferences
@@ -91,7 +92,7 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
         ax.set_xlabel("t = kτ")
     fig.suptitle("VarPro (solid) and two-timescale GD with η = λM (dashed), circle, f_u (thesis Fig. III.7)")
     fig.tight_layout()
-    fig.savefig(out_dir / "fig_III_7.png", dpi=110)
+    save_figure(fig, out_dir / "fig_III_7.png")
     plt.close(fig)
     summary = {"experiment": "fig_III_7", "quick": quick, **ran_on(jobs, executor), "parameters": parameters(base),
                "lambdas": list(LAMBDAS), "widths": list(widths), "by_lambda": by_lambda,

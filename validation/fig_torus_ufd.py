@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pdeflow.outputs import save_figure
 from pdeflow.experiments import average_runs, check_claim, curves_summary, parameters, ran_on, run_many, run_name
 from pdeflow.experiments_torus import configure, torus_setting, ufd_references, write_figure_summary
 from pdeflow.metrics import smooth_particles
@@ -96,7 +97,7 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     fig.suptitle(f"torus UFD ({domain.shape[0]}² cells) and VarPro particles (M = {width}, f_b, λ = {lam:g}, "
                  f"smoothed σ = {SIGMA:g} for display; log colours over 3 decades)", fontsize=10)
     fig.tight_layout()
-    fig.savefig(out_dir / "fig_torus_ufd.png", dpi=110)
+    save_figure(fig, out_dir / "fig_torus_ufd.png")
     plt.close(fig)
 
     check_claim(summary["max_mmd_to_ufd_over_initial_gap"] < 0.5,

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pdeflow.outputs import save_figure
 from pdeflow.experiments import (ParticleExperiment, check_claim, pairs, parameters, ran_on, run_sweep,
                                  seed_distances, write_summary)
 from pdeflow.grid_references import GridReferences
@@ -148,7 +149,7 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     axes[3].set_xlabel("t = kτ")
     axes[3].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(out_dir / "wasserstein_limit.png", dpi=110)
+    save_figure(fig, out_dir / "wasserstein_limit.png")
     plt.close(fig)
 
     for t_index, t in enumerate(TIMES[:2]):

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pdeflow.outputs import save_figure
 from pdeflow.experiments import (ParticleExperiment, check_claim, fit_exponent, grid_distance, pairs, parameters,
                                  ran_on, run_sweep, seed_distances, write_summary)
 from pdeflow.grid_references import GridReferences
@@ -109,7 +110,7 @@ def run(out_dir: Path, quick: bool = False, progress: bool = True, jobs: int = 1
     axes[2].set_xlabel("t")
     axes[2].legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(out_dir / "wasserstein_torus.png", dpi=110)
+    save_figure(fig, out_dir / "wasserstein_torus.png")
     plt.close(fig)
 
     beta = summary["exponent"]

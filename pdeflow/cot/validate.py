@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..outputs import save_figure
 from ..experiments import pairs
 
 __all__ = ["loglog_slope", "log_slope", "observed_orders", "plot_risks", "plot_depth_theta",
@@ -87,10 +88,7 @@ def risks_beside_layers(curves: dict, risk_title: str, traj, times, suptitle: st
 
 
 def save(fig, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)
 
 
 def risk_summary(traj) -> list[list[float]]:
