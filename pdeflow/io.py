@@ -233,6 +233,20 @@ def _check_version(f: h5py.File, path: str) -> None:
                          f"{FORMAT_VERSION} only")
 
 
+def _refuse_links(group: h5py.Group, names, path: str) -> None:
+    """A ValueError if any of ``names`` in ``group`` is a soft or external link.
+
+    The format defines datasets stored in the file itself; an external link would read (and,
+    on resume, write) another file, outside the folder the user named.  Only the names that are
+    read are looked at: a run may be adding other groups (checkpoints) to the file meanwhile.
+    """
+    for name in names:
+        link = group.get(name, getlink=True)
+        if link is not None and not isinstance(link, h5py.HardLink):
+            raise ValueError(f"{path!r} is not a pdeflow trajectory file: {group.name.rstrip('/')}/{name} is a "
+                             f"link ({type(link).__name__}), and the format stores every dataset in the file itself")
+
+
 def _series_names(f: h5py.File, path: str) -> list[str]:
     """The series the file declares (attribute ``series``), or, for files that predate it, the known ones."""
     if "series" not in f.attrs:
@@ -258,6 +272,10 @@ def _layout(f: h5py.File, path: str, *, resuming: bool = False) -> tuple[dict[st
     that (the file may be growing while it is read); resuming does not.
     """
     _check_version(f, path)
+    _refuse_links(f, ["t", "static", *_series_names(f, path)], path)
+    static = f.get("static")
+    if isinstance(static, h5py.Group):
+        _refuse_links(static, list(static), path)
     t = f.get("t")
     if not isinstance(t, h5py.Dataset) or t.ndim != 1:
         raise ValueError(f"{path!r} has no 1-D dataset /t of output times")
@@ -582,7 +600,8 @@ def load_trajectory(path: str | os.PathLike) -> Trajectory:
         has none (``t``, ``rho``, ``energy``, ``mass``, ``risk``, ``positions``), a grid run
         without a domain, or a domain that does not match the grid of ``rho`` or ``/grid``.
     OSError
-        The file cannot be read (e.g. truncated).
+        The file cannot be read (e.g. truncated), or another process is writing it and its
+        metadata was caught half-written (HDF5 without SWMR; reading again later works).
 
     A single finite value changed inside a dataset (a flipped bit, a hand edit) cannot be
     detected: the format has no checksums.
@@ -597,31 +616,41 @@ def load_trajectory(path: str | os.PathLike) -> Trajectory:
         f = h5py.File(path, "r", locking=False)
     except OSError as err:   # e.g. a truncated file
         raise OSError(f"cannot read {name!r}: {str(err).splitlines()[0]}") from None
-    with f:
-        series, n = _layout(f, name)
-        t = _read(f["t"], n, name)
-        if (n > 1 and str(f.attrs.get("status", "")) == "running"
-                and not (np.isfinite(t[-1]) and t[-1] > t[-2])):
-            # a run in progress is writing /t's newest entry (resized, not yet assigned):
-            # that output is not saved yet
-            n -= 1
-            t = t[:n]
-        _check_finite("t", t, name)
-        if np.any(np.diff(t) <= 0):
-            k = int(np.argmax(np.diff(t) <= 0)) + 1
-            raise ValueError(f"{name!r}: dataset /t is not strictly increasing (output {k}); the file "
-                             "is damaged")
-        data = {k: _read(ds, n, name) for k, ds in series.items()}
-        for key in FINITE_SERIES:
-            if key in data:
-                _check_finite(key, data[key], name)
-        static = f.get("static", {})
-        return Trajectory(t=t, data=data, domain=_read_domain(f, name, data),
-                          model=str(f.attrs.get("model", "")),
-                          params=_json_attr(f, "params", {}, name),
-                          stats=_json_attr(f, "stats", {}, name),
-                          status=str(f.attrs.get("status", "")),
-                          static={k: v[()] for k, v in static.items() if isinstance(v, h5py.Dataset)})
+    try:
+        with f:
+            return _read_trajectory(f, name)
+    except RuntimeError as err:
+        # HDF5's metadata caught half-written: another process writes the file without SWMR
+        raise OSError(f"cannot read {name!r}: {str(err).splitlines()[0]} (is another process "
+                      "writing it? read it again once that run has saved its next output)") from None
+
+
+def _read_trajectory(f: h5py.File, name: str) -> Trajectory:
+    """:func:`load_trajectory` of an open file."""
+    series, n = _layout(f, name)
+    t = _read(f["t"], n, name)
+    if (n > 1 and str(f.attrs.get("status", "")) == "running"
+            and not (np.isfinite(t[-1]) and t[-1] > t[-2])):
+        # a run in progress is writing /t's newest entry (resized, not yet assigned):
+        # that output is not saved yet
+        n -= 1
+        t = t[:n]
+    _check_finite("t", t, name)
+    if np.any(np.diff(t) <= 0):
+        k = int(np.argmax(np.diff(t) <= 0)) + 1
+        raise ValueError(f"{name!r}: dataset /t is not strictly increasing (output {k}); the file "
+                         "is damaged")
+    data = {k: _read(ds, n, name) for k, ds in series.items()}
+    for key in FINITE_SERIES:
+        if key in data:
+            _check_finite(key, data[key], name)
+    static = f.get("static", {})
+    return Trajectory(t=t, data=data, domain=_read_domain(f, name, data),
+                      model=str(f.attrs.get("model", "")),
+                      params=_json_attr(f, "params", {}, name),
+                      stats=_json_attr(f, "stats", {}, name),
+                      status=str(f.attrs.get("status", "")),
+                      static={k: v[()] for k, v in static.items() if isinstance(v, h5py.Dataset)})
 
 
 def _read(ds: h5py.Dataset, n: int, path: str) -> np.ndarray:

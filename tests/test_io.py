@@ -125,3 +125,28 @@ def test_load_rejects_foreign_files(tmp_path):
         f["t"] = [0.0]
     with pytest.raises(ValueError, match="not a pdeflow trajectory"):
         pf.load_trajectory(path)
+
+
+@pytest.mark.parametrize("kind", ["external", "soft"])
+def test_a_file_with_links_is_neither_read_nor_resumed(tmp_path, kind):
+    """A dataset replaced by a link (to another file, or elsewhere in this one) is refused by the
+    reader and by a resumed writer: the format stores its datasets in the file itself, and a
+    resumed run must not write through a link into another file."""
+    from pdeflow.io import TrajectoryWriter
+
+    d = pf.Circle(16)
+    path = tmp_path / "run.h5"
+    pf.solve_ufd(d, pf.teacher_density(d, 10.0), coef=0.5, t_eval=[0, 0.5, 1], store=path)
+    outside = tmp_path / "outside.h5"
+    with h5py.File(outside, "w") as f:
+        f["data"] = np.full(3, 42.0)
+    with h5py.File(path, "a") as f:
+        del f["mass"]
+        f["mass"] = h5py.ExternalLink(str(outside), "/data") if kind == "external" else h5py.SoftLink("/t")
+        f.attrs["status"] = "interrupted"
+    with pytest.raises(ValueError, match="/mass is a link"):
+        pf.load_trajectory(path)
+    with pytest.raises(ValueError, match="/mass is a link"):
+        TrajectoryWriter.reopen(path)
+    with h5py.File(outside, "r") as f:
+        assert f["data"][:].tolist() == [42.0] * 3
