@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from .scalars import as_real
+from .scalars import as_flag, as_real
 from .errors import IntegrationError
 from .io import as_saved, check_path, load_trajectory
 from .integrators import SolverStats, check_method, check_times, integrate, method_name
@@ -84,9 +84,8 @@ def solve(model: GridModel, rho0: np.ndarray, t_eval, *, method=None, rtol: floa
     rho0 = model.check_initial(rho0)
     y0 = model.to_state(rho0)
     atol = check_atol(model.default_atol(rtol, rho0) if atol is None else atol, rho0)
-    for flag, value in (("overwrite", overwrite), ("resume", resume), ("progress", progress)):
-        if not isinstance(value, (bool, np.bool_)):
-            raise ValueError(f"{flag} must be True or False, got {value!r}")
+    overwrite, resume, progress = (as_flag(overwrite, "overwrite"), as_flag(resume, "resume"),
+                                   as_flag(progress, "progress"))
     name = method_name(method)
     params = {**model.run_params(), "method": name, "rtol": rtol, "atol": atol,
               "t_end": float(t_eval[-1])}

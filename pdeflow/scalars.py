@@ -58,6 +58,16 @@ def as_rng(rng: Any, name: str = "rng") -> np.random.Generator:
                      f"got {type(rng).__name__} {rng!r:.60}")
 
 
+def as_flag(value: Any, name: str) -> bool:
+    """``value`` as a ``bool`` if it is one (Python or numpy), else a one-line ``ValueError`` naming
+    ``name``: the string ``"no"`` is true to Python, and ``overwrite="no"`` must not replace a file."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r:.60}")
+    return bool(value)
+
+
 def as_real(value: Any, name: str) -> float:
     """``value`` as a ``float``, or a one-line ``ValueError`` naming ``name`` (bools and complex refused).
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .domains import MAX_CELLS, Domain, check_domain
-from .scalars import as_count, as_real, as_rng
+from .scalars import as_count, as_flag, as_real, as_rng
 
 CIRCLE_ATOMS = (np.array([0.0, 0.4 * np.pi]), np.array([2 / 3, 1 / 3]))
 TORUS_ATOMS = (np.array([[-1.0, 0.0], [1.0, 1.0]]), np.array([0.5, 0.5]))
@@ -86,6 +86,7 @@ def teacher_density(domain: Domain, gamma: float, *, cell_average: bool = True) 
     """
     domain = check_domain(domain)
     gamma = check_gamma(gamma)
+    cell_average = as_flag(cell_average, "cell_average")
     centres, weights = _atoms(domain)
     scale = _axis_scale(domain)
     total = np.zeros(domain.shape)

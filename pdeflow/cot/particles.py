@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..scalars import as_count, as_real
+from ..scalars import as_count, as_flag, as_real
 from ..errors import IntegrationError
 from ..integrators import METHODS, SolverStats, check_method, check_times, integrate, method_name
 from ..io import check_path
@@ -213,8 +213,8 @@ def run_resnet(problem, *, S: int, M: int, init: str = "iid", t_eval, method: st
     params.update({"tau": tau} if gd else {"rtol": float(rtol), "atol": float(atol)})
     domain = problem.domain(problem.default_grid)
     static = {"x": problem.x, "y": problem.y, "theta0": theta0}
-    if not isinstance(resume, (bool, np.bool_)):
-        raise ValueError(f"resume must be True or False, got {resume!r}")
+    overwrite, resume, progress = (as_flag(overwrite, "overwrite"), as_flag(resume, "resume"),
+                                   as_flag(progress, "progress"))
     if resume and store is not None and os.path.lexists(store):
         done = previous_run(check_path(store), "cot_resnet", params, static, t_eval)
         if done is not None:

@@ -39,7 +39,7 @@ def _quantile_cost(x, a, y, b, p, shift_y=0.0):
     return float(np.sum(np.diff(levels) * np.abs(qx - qy) ** p))
 
 
-def _pieces(points, weights, widths, name):
+def _pieces(points, weights, widths, name, period=None):
     """Sorted (left end, right end, mass) of each positive-mass piece; a width of 0 is an atom."""
     x = check_points(points, 1, name)[:, 0]
     w = check_weights(weights, x.size, f"{name}_weights")
@@ -53,7 +53,19 @@ def _pieces(points, weights, widths, name):
     x, w, h = x[keep], w[keep], h[keep]
     order = np.argsort(x, kind="stable")
     x, w, h = x[order], w[order] / w.sum(), h[order]
-    return x - h / 2, x + h / 2, w
+    lo, hi = x - h / 2, x + h / 2
+    # the quantile is built piece after piece: pieces that overlap would give a wrong W_p, not
+    # an error, so they are refused (grid cells abut, up to rounding)
+    slack = 1e-9 * max(1.0, float(np.abs(x).max()) if x.size else 1.0)
+    clash = np.flatnonzero(lo[1:] < hi[:-1] - slack)
+    if clash.size:
+        i = int(clash[0])
+        raise ValueError(f"{name}_widths: the pieces at {x[i]:.6g} and {x[i + 1]:.6g} overlap (widths "
+                         f"{h[i]:.6g} and {h[i + 1]:.6g}); cell-uniform pieces must be disjoint, like grid cells")
+    if period is not None and x.size and (lo[0] < -slack or hi[-1] > period + slack):
+        raise ValueError(f"{name}_widths: a piece straddles 0 ≡ 2π (from {lo[0]:.6g} to {hi[-1]:.6g}); "
+                         "pieces must lie within [0, 2π), like the cells of a circle grid")
+    return lo, hi, w
 
 
 def _affine_power_integral(a0, a1, length, p):
@@ -152,7 +164,7 @@ def _circle_cost_for_shift(x, a, y, b, alpha, p):
 def _circle_pieces_cost(x, y, x_weights, y_weights, x_widths, y_widths, p) -> float:
     """min_α ∫₀¹|Q_μ(t + α) − Q_ν(t)|^p with lifted piecewise-linear quantiles (period 2π)."""
     def pieces(pts, w, h, name):
-        return _pieces(np.mod(check_points(pts, 1, name), 2 * np.pi), w, h, name)
+        return _pieces(np.mod(check_points(pts, 1, name), 2 * np.pi), w, h, name, period=2 * np.pi)
 
     A, B = pieces(x, x_weights, x_widths, "x"), pieces(y, y_weights, y_widths, "y")
     cost = lambda c: _pl_cost(A, B, p, c, 2 * np.pi)  # noqa: E731

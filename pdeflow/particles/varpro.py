@@ -22,7 +22,7 @@ import scipy.sparse.linalg as spla
 from tqdm.auto import tqdm
 
 from ..errors import IntegrationError
-from ..scalars import as_count, as_real
+from ..scalars import as_count, as_flag, as_real
 from ..io import TrajectoryWriter, as_saved, load_trajectory, read_checkpoint
 from ..runs import Run
 from ..threads import blas_threads_limited
@@ -603,6 +603,8 @@ def _check_step(k: int, tau: float, state: VarProState) -> None:
 def _run(problem, omega0, *, steps, save_every, tau, store, overwrite, progress, params, stepper,
          model, resume: bool = False, desc: str = "") -> Trajectory:
     """Run a particle method through :class:`pdeflow.runs.Run`, resuming from ``store`` if asked."""
+    overwrite, resume, progress = (as_flag(overwrite, "overwrite"), as_flag(resume, "resume"),
+                                   as_flag(progress, "progress"))
     first, omega, u, writer, previous = 0, omega0, None, None, None
     if resume and store is not None and Path(store).exists():
         previous = _resume_point(store, model, params, problem, omega0)
