@@ -149,3 +149,17 @@ def test_plot_times_must_lie_in_the_run(tmp_path):
     with pytest.raises(ValueError, match="plot_times") as err:
         load_problem(path)
     assert "p.toml" in _one_line(err)
+
+
+@pytest.mark.parametrize("flag", ["overwrite", "resume", "progress"])
+def test_run_flags_must_be_booleans(tmp_path, flag):
+    """overwrite="no" is true to Python: it replaced an existing file; now a one-line error."""
+    d = pf.Circle(32)
+    problem = pf.make_teacher_student(d, 100.0, 64, 64, rng=0)
+    store = tmp_path / "run.h5"
+    first = pf.run_two_timescale(problem, np.linspace(0, 6, 8), lam=0.5, steps=2, store=store)
+    with pytest.raises(ValueError, match=f"{flag} must be True or False, got 'no'"):
+        pf.run_two_timescale(problem, np.linspace(0, 6, 8), lam=0.5, steps=2, store=store, **{flag: "no"})
+    np.testing.assert_array_equal(pf.load_trajectory(store).positions, first.positions)
+    with pytest.raises(ValueError, match="cell_average must be True or False"):
+        pf.teacher_density(d, 100.0, cell_average="no")

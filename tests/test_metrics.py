@@ -158,3 +158,26 @@ def test_grid_mean_distance_is_the_pair_sum(any_domain):
     for bad in (-1.0, np.nan, "a"):
         with pytest.raises(ValueError, match="y_self"):
             mmd(x, centres, any_domain, y_weights=masses, y_self=bad)
+
+
+@pytest.mark.parametrize("metric, x, widths, match", [
+    ("circle", [2.0, 2.1], 0.5, "overlap"),          # gave 0.9557 instead of the atoms' 0.9501
+    ("interval", [0.0, 0.1], 0.5, "overlap"),
+    ("circle", [0.1], 0.5, "straddles 0"),
+])
+def test_overlapping_cell_uniform_pieces_are_refused(metric, x, widths, match):
+    from pdeflow.metrics import wasserstein_circle, wasserstein_interval
+
+    distance = wasserstein_circle if metric == "circle" else wasserstein_interval
+    with pytest.raises(ValueError, match=f"x_widths: .*{match}"):
+        distance(np.array(x), np.array([3.0]), x_widths=widths, y_widths=widths)
+
+
+def test_abutting_grid_cells_are_accepted_as_pieces():
+    """Cells of a grid touch (up to rounding): W between a density and itself is 0."""
+    from pdeflow.metrics import wasserstein_circle
+
+    d = pf.Circle(64)
+    w = pf.teacher_density(d, 10.0)
+    h = d.spacing[0]
+    assert wasserstein_circle(d.axes[0], d.axes[0], x_weights=w, y_weights=w, x_widths=h, y_widths=h) < 1e-9
