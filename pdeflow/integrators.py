@@ -39,11 +39,29 @@ METHODS: dict[str, type[OdeSolver]] = {"LSODA": LSODA, "BDF": BDF, "Radau": Rada
                                        "ReuseBDF": ReuseBDF}
 
 
+#: the names pdeflow ships: a run recorded as "RK45" must have been solved by scipy's RK45
+BUILTIN_METHODS = frozenset(METHODS)
+
+
 def register_method(name: str, solver: type[OdeSolver]) -> None:
-    """Make ``solver`` (an :class:`scipy.integrate.OdeSolver` subclass) available as ``method=name``."""
+    """Make ``solver`` (an :class:`scipy.integrate.OdeSolver` subclass) available as ``method=name``.
+
+    Parameters
+    ----------
+    name : str
+        A new name, or one registered earlier (replaced); a built-in name (:data:`METHODS` as
+        shipped) is refused, since runs record the method by name.
+    solver : type
+        The OdeSolver subclass.
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"a method name must be a non-empty string, got {name!r}")
+    if name in BUILTIN_METHODS and METHODS.get(name) is not solver:
+        raise ValueError(f"method {name!r} is built in and cannot be replaced (runs record the method by "
+                         "name): register the solver under another name")
     if not (isinstance(solver, type) and issubclass(solver, OdeSolver)):
         raise ValueError(f"method {name!r} must be an OdeSolver subclass, got {solver!r}")
-    METHODS[str(name)] = solver
+    METHODS[name] = solver
 
 
 class System(Protocol):

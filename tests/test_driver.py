@@ -63,6 +63,14 @@ def test_jacobian_follows_structure_not_solver_names():
         pf.solve(relax, np.ones(8), [0, 1], method="nope")
     with pytest.raises(ValueError, match="OdeSolver subclass"):
         register_method("bad", dict)
+    # a built-in name stays what runs record it as; a name must be a string
+    import scipy.integrate
+
+    with pytest.raises(ValueError, match="'RK45' is built in"):
+        register_method("RK45", scipy.integrate.RK23)
+    assert METHODS["RK45"] is scipy.integrate.RK45
+    with pytest.raises(ValueError, match="non-empty string, got 5"):
+        register_method(5, scipy.integrate.RK45)
 
 
 # t_eval = [0, 1e-300] used to be here (step size underflows); it is now a valid run whose

@@ -63,6 +63,7 @@ def make_teacher_student(domain: Domain, gamma: float, n_data: int = 4096, n_tea
         raise ValueError(f"feature must be a pdeflow FeatureMap (e.g. pf.ReLUCircle()), got "
                          f"{type(feature).__name__} {feature!r:.40}")
     feature = feature or feature_map_for(domain)
+    feature.check_domain(domain)
     x = np.ascontiguousarray(rng.standard_normal((n_data, 2)))
     teacher = sample_teacher(domain, gamma, n_teacher, rng, modes=teacher_modes)
     y = feature.bind(x)(teacher).forward(np.ones(teacher.shape[0])) / teacher.shape[0]

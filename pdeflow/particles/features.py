@@ -16,6 +16,7 @@ import numba as nb
 import numpy as np
 
 from ..domains import Domain
+from ..scalars import as_count, as_real
 from .dense import FusedDenseFeatures
 from .laplace import ROWS_PER_BLOCK, laplace_torus_pass
 from .operators import DenseFeatures, ResidualTerms, SortedReLUCircle
@@ -46,6 +47,12 @@ class FeatureMap:
     def bind(self, x: np.ndarray):
         """ω ↦ the operator A(ω) on the data x (dense arrays unless the map knows better)."""
         return DenseFeatures(self, x)
+
+    def check_domain(self, domain: Domain) -> None:
+        """A ValueError unless ω may live in ``domain`` (base: its dimension is ``dim``)."""
+        if domain.ndim != self.dim:
+            raise ValueError(f"feature {type(self).__name__} has {self.dim}-D ω, but the domain is "
+                             f"{domain.ndim}-D")
 
 
 @nb.njit(cache=True, parallel=True)
@@ -103,6 +110,10 @@ class ReLUCircle(FeatureMap):
 
     dim: int = 1
 
+    def __post_init__(self):
+        if as_count(self.dim, "dim") != 1:
+            raise ValueError(f"ReLUCircle: dim must be 1 (ω is an angle), got {self.dim!r}")
+
     def fill(self, omega, x, A, dA):
         """Fill ``A[j, i] = φ(ωᵢ, xⱼ)`` and ``dA[0, j, i] = ∂φ/∂ω`` (numba, in place)."""
         _relu_circle(omega, x, A, dA)
@@ -132,6 +143,23 @@ class LaplaceRBF(FeatureMap):
     period: float = 4.0
     scale: float = 0.5
     dim: int = 2
+
+    def __post_init__(self):
+        for name in ("period", "scale"):
+            value = as_real(getattr(self, name), f"LaplaceRBF {name}")
+            if not (np.isfinite(value) and value > 0):
+                raise ValueError(f"LaplaceRBF {name} must be a positive finite number, got {value!r}")
+            object.__setattr__(self, name, value)   # a float for the numba kernels, whatever was given
+        if as_count(self.dim, "dim") != 2:
+            raise ValueError(f"LaplaceRBF: dim must be 2 (ω is a point of the 2-D torus), got {self.dim!r}")
+
+    def check_domain(self, domain: Domain) -> None:
+        """The base check, and: ``domain`` is a torus of period :attr:`period` on every axis."""
+        super().check_domain(domain)
+        if not (all(domain.periodic) and np.allclose(domain.lengths, self.period)):
+            raise ValueError(f"LaplaceRBF(period={self.period:g}) needs a torus of that period, got "
+                             f"a {getattr(domain, 'kind', None) or type(domain).__name__} with lengths "
+                             f"{tuple(float(v) for v in domain.lengths)}")
 
     def fill(self, omega, x, A, dA):
         """Fill ``A[j, i] = φ(ωᵢ, xⱼ)`` and ``dA[k, j, i] = ∂φ/∂ω_k`` (numba, in place)."""
