@@ -207,12 +207,11 @@ def test_wrapped_gaussian_images_and_fourier_series_agree():
         np.testing.assert_allclose(_wrapped_gaussian(x, sigma, 2 * np.pi), images, rtol=1e-13, atol=1e-16)
 
 
-def test_points_outside_a_closed_domain_are_refused():
-    from pdeflow.metrics import mmd, smooth_particles
+def test_mode_counts_are_checked():
+    from pdeflow.metrics import fourier_coefficients, relu_invisible
 
-    with pytest.raises(ValueError, match=r"x: point 0 \(\[5.0\]\) lies outside the domain"):
-        mmd(np.full(5, 5.0), np.full(5, 0.5), pf.Interval(0.0, 1.0, 8))
-    with pytest.raises(ValueError, match="points: point 1 .* outside"):
-        smooth_particles(np.array([[0.5, 0.5], [0.5, 1.5]]), pf.Box((0.0, 1.0), (0.0, 1.0), (8, 8)))
-    # periodic axes take any value
-    assert mmd(np.array([7.0]), np.array([7.0 - 2 * np.pi]), pf.Circle(8)) < 1e-12
+    with pytest.raises(ValueError, match="k_max must be an integer, got 8.5"):
+        relu_invisible(8.5)                       # gave 8 modes
+    with pytest.raises(ValueError, match="would not fit in memory"):
+        fourier_coefficients(np.zeros(3), k_max=10**12)
+    assert relu_invisible(5).tolist() == [False, False, True, False, True]

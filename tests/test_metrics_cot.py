@@ -95,3 +95,21 @@ def test_grid_and_particle_layers_and_path_length():
     np.testing.assert_allclose(path_length(t, (3 * np.exp(-t)) ** 2)[-1], 3 * (1 - np.exp(-2)), rtol=1e-5)
     with pytest.raises(ValueError, match="kind"):
         layer_measures(rho, dom, "cells")
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: path_length([0.0, 2.0, 1.0], [1.0, 1.0, 1.0]), "strictly increasing"),     # gave a negative length
+    (lambda: path_length([0.0, 1.0, 2.0], [1.0, -1.0, 1.0]), "squared norm"),           # was clipped to 0
+    (lambda: path_length([0.0, 1.0], [1.0, 1.0, 1.0]), "one value per output time"),
+    (lambda: path_length(1.0, 1.0), "t must have shape"),
+    (lambda: layer_measures(np.zeros((3, 0)), pf.Circle(16), "particles"), "non-empty"),
+    (lambda: layer_measures(np.full((3, 16), 10.0), pf.Interval(-3.0, 3.0, 32), "particles"), "outside the interval"),
+    (lambda: wasserstein_cot(np.zeros((2, 3)), np.zeros((2, 3)), pf.Circle(16)), "mu must be LayerMeasures"),
+])
+def test_cot_metrics_refuse_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_path_length_is_the_trapezoid_rule_of_the_speed():
+    assert path_length([0.0, 1.0, 2.0], [1.0, 1.0, 4.0]).tolist() == [0.0, 1.0, 2.5]

@@ -120,6 +120,10 @@ RESIDUALS: dict[str, type[ResidualMap]] = {}
 
 def register_residual(cls: type[ResidualMap]) -> type[ResidualMap]:
     """Class decorator: make ``cls`` available as ``RESIDUALS[cls.name]``."""
+    if not (isinstance(cls, type) and issubclass(cls, ResidualMap)):
+        raise ValueError(f"register_residual needs a ResidualMap subclass, got {cls!r:.60}")
+    if not isinstance(getattr(cls, "name", None), str) or not cls.name:
+        raise ValueError(f"a registered residual needs a non-empty string attribute name, got {getattr(cls, 'name', None)!r}")
     RESIDUALS[cls.name] = cls
     return cls
 

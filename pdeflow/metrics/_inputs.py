@@ -44,22 +44,6 @@ def check_points(points: Any, ndim: int, name: str) -> np.ndarray:
     return np.ascontiguousarray(pts)
 
 
-def check_points_in(points: Any, domain: Domain, name: str) -> np.ndarray:
-    """:func:`check_points` on ``domain``, and: on a closed axis every point lies in its bounds
-    (a periodic axis takes any value, modulo its period)."""
-    pts = check_points(points, domain.ndim, name)
-    for d, periodic in enumerate(domain.periodic):
-        if periodic:
-            continue
-        lo, hi = domain.lower[d], domain.upper[d]
-        outside = np.flatnonzero((pts[:, d] < lo) | (pts[:, d] > hi))
-        if outside.size:
-            k = int(outside[0])
-            raise ValueError(f"{name}: point {k} ({pts[k].tolist()}) lies outside the domain "
-                             f"([{lo:g}, {hi:g}] on axis {d})")
-    return pts
-
-
 def check_weights(weights: Any, n: int, name: str) -> np.ndarray:
     """Weights of ``n`` points normalised to sum 1 (uniform if ``None``).
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..domains import Domain
+from ._inputs import check_points
 from .wasserstein import wasserstein_circle, wasserstein_interval
 
 __all__ = ["LayerMeasures", "layer_measures", "layer_wasserstein", "wasserstein_cot", "path_length"]
@@ -55,9 +56,16 @@ def layer_measures(state: np.ndarray, domain: Domain, kind: str) -> LayerMeasure
     LayerMeasures
         Grid densities as cell-uniform pieces of the cell width; particles as atoms of mass 1/M.
     """
+    if not isinstance(domain, Domain):
+        raise ValueError(f"domain must be a pdeflow Domain, got {type(domain).__name__}")
     if domain.ndim != 1:
         raise ValueError("exact layer distances are one-dimensional; use pdeflow.metrics.mmd on 2-D Θ")
-    state = np.asarray(state, dtype=float)
+    try:
+        state = np.asarray(state, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"state must be an array of real numbers, got {type(state).__name__}") from None
+    if state.size == 0 or not np.all(np.isfinite(state)):
+        raise ValueError(f"state must be a non-empty array of finite numbers, got shape {state.shape}")
     if kind == "grid":
         if state.ndim != 2 or state.shape[1] != domain.size:
             raise ValueError(f"grid state must have shape (S, {domain.size}), got {state.shape}")
@@ -68,6 +76,11 @@ def layer_measures(state: np.ndarray, domain: Domain, kind: str) -> LayerMeasure
             state = state[..., 0]
         if state.ndim != 2:
             raise ValueError(f"particle state must have shape (S, M) or (S, M, 1), got {state.shape}")
+        if not domain.periodic[0]:
+            lo, hi = domain.lower[0], domain.upper[0]
+            if state.min() < lo or state.max() > hi:
+                raise ValueError(f"particle state: positions outside the interval [{lo:g}, {hi:g}] "
+                                 f"(from {state.min():.6g} to {state.max():.6g})")
         return LayerMeasures(state, np.full(state.shape, 1.0 / state.shape[1]), 0.0)
     raise ValueError(f"kind must be 'grid' or 'particles', got {kind!r}")
 
@@ -124,6 +137,14 @@ def wasserstein_cot(mu: LayerMeasures, nu: LayerMeasures, domain: Domain) -> flo
     float
         W₂^COT(μ, ν).
     """
+    for name, m in (("mu", mu), ("nu", nu)):
+        if not isinstance(m, LayerMeasures):
+            raise ValueError(f"{name} must be LayerMeasures (pdeflow.metrics.layer_measures), got {type(m).__name__}")
+    if mu.points.shape[0] != nu.points.shape[0]:
+        raise ValueError(f"mu and nu must have the same number of layers, got {mu.points.shape[0]} and "
+                         f"{nu.points.shape[0]}")
+    if not isinstance(domain, Domain):
+        raise ValueError(f"domain must be a pdeflow Domain, got {type(domain).__name__}")
     w = layer_wasserstein(mu, nu, domain, p=2)
     return float(np.sqrt(np.mean(w**2)))
 
@@ -148,7 +169,14 @@ def path_length(t: np.ndarray, grad_norm: np.ndarray) -> np.ndarray:
     ndarray, shape (T,)
         λ at each output time (λ(t₀) = 0).
     """
-    t = np.asarray(t, dtype=float)
-    speed = np.sqrt(np.maximum(np.asarray(grad_norm, dtype=float), 0.0))
+    t = check_points(t, 1, "t")[:, 0]
+    g = check_points(grad_norm, 1, "grad_norm")[:, 0]
+    if g.size != t.size:
+        raise ValueError(f"grad_norm must have one value per output time, got {g.size} for {t.size} times")
+    if np.any(np.diff(t) <= 0):
+        raise ValueError("t must be strictly increasing")
+    if g.min() < -1e-12 * np.abs(g).max():   # round-off below 0 is clipped, a negative value refused
+        raise ValueError(f"grad_norm is a squared norm, >= 0; got {g.min():.6g}")
+    speed = np.sqrt(np.maximum(g, 0.0))
     steps = 0.5 * (speed[1:] + speed[:-1]) * np.diff(t)
     return np.concatenate([[0.0], np.cumsum(steps)])

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..domains import Domain
 from ..scalars import as_real
-from ._inputs import check_grid_density, check_points, check_points_in, check_weights
+from ._inputs import check_grid_density, check_points, check_weights
 
 
 def chi2(target: np.ndarray, density: np.ndarray, domain: Domain) -> float:
@@ -71,7 +71,7 @@ def smooth_particles(points, domain: Domain, sigma: float = 0.04, weights=None) 
     ndarray, shape ``domain.shape``
         The smoothed density (point values at the cell centres).
     """
-    pts = check_points_in(points, domain, "points")
+    pts = check_points(points, domain.ndim, "points")
     w = check_weights(weights, pts.shape[0], "weights")
     sigma = as_real(sigma, "sigma")
     if not (np.isfinite(sigma) and sigma > 0):

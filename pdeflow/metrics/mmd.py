@@ -24,7 +24,7 @@ import numpy as np
 from ..domains import Domain, check_domain
 from ..scalars import as_count, as_real
 from ..sums import compensated_cumsum
-from ._inputs import check_grid_density, check_points, check_points_in, check_weights
+from ._inputs import check_grid_density, check_points, check_weights
 
 _CHORD, _TORUS, _EUCLID = 0, 1, 2
 
@@ -215,7 +215,7 @@ def grid_mean_distance(domain: Domain, density) -> float:
 
 
 def _as_points(domain: Domain, points, weights, name):
-    pts = check_points_in(points, domain, name)
+    pts = check_points(points, domain.ndim, name)
     return pts, check_weights(weights, pts.shape[0], f"{name}_weights")
 
 

@@ -20,6 +20,9 @@ import numpy as np
 from ..scalars import as_count
 from ._inputs import check_points, check_weights
 
+#: more Fourier modes than any grid or sample here can resolve (a k_max of 10¹² is a typo, not a request)
+MAX_MODES = 1 << 24
+
 
 def _normalised(points, weights, name: str) -> tuple[np.ndarray, np.ndarray]:
     x = check_points(points, 1, name)[:, 0]
@@ -46,7 +49,7 @@ def fourier_coefficients(points, weights=None, k_max: int = 256) -> np.ndarray:
         μ̂_1 … μ̂_{k_max}.
     """
     x, w = _normalised(points, weights, "points")
-    k_max = as_count(k_max, "k_max", minimum=1)
+    k_max = as_count(k_max, "k_max", minimum=1, maximum=MAX_MODES)
     step = np.exp(-1j * x)
     power = w.astype(complex)
     out = np.empty(int(k_max), dtype=complex)
@@ -58,7 +61,7 @@ def fourier_coefficients(points, weights=None, k_max: int = 256) -> np.ndarray:
 
 def mode_weights(k_max: int) -> np.ndarray:
     """(8/π)/(4k² − 1) for k = 1..k_max: MMD² = Σ_k weight_k |σ̂_k|²."""
-    k = np.arange(1, int(k_max) + 1, dtype=float)
+    k = np.arange(1, as_count(k_max, "k_max", minimum=1, maximum=MAX_MODES) + 1, dtype=float)
     return 8.0 / np.pi / (4 * k * k - 1)
 
 
@@ -102,5 +105,5 @@ def relu_invisible(k_max: int) -> np.ndarray:
     ndarray of bool, shape (k_max,)
         True at the invisible modes.
     """
-    k = np.arange(1, int(k_max) + 1)
+    k = np.arange(1, as_count(k_max, "k_max", minimum=1, maximum=MAX_MODES) + 1)
     return (k % 2 == 1) & (k >= 3)
