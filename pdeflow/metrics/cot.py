@@ -76,11 +76,6 @@ def layer_measures(state: np.ndarray, domain: Domain, kind: str) -> LayerMeasure
             state = state[..., 0]
         if state.ndim != 2:
             raise ValueError(f"particle state must have shape (S, M) or (S, M, 1), got {state.shape}")
-        if not domain.periodic[0]:
-            lo, hi = domain.lower[0], domain.upper[0]
-            if state.min() < lo or state.max() > hi:
-                raise ValueError(f"particle state: positions outside the interval [{lo:g}, {hi:g}] "
-                                 f"(from {state.min():.6g} to {state.max():.6g})")
         return LayerMeasures(state, np.full(state.shape, 1.0 / state.shape[1]), 0.0)
     raise ValueError(f"kind must be 'grid' or 'particles', got {kind!r}")
 
