@@ -172,7 +172,7 @@ def test_bad_particle_input():
     problem = make_teacher_student(pf.Circle(8), 10.0, 50, 50, rng=0)
     with pytest.raises(ValueError, match="shape"):
         run_varpro(problem, np.zeros((4, 2)), lam=1e-2, steps=1)
-    with pytest.raises(ValueError, match="lambda"):
+    with pytest.raises(ValueError, match="lam \\(the ridge λ\\) must be > 0"):
         run_varpro(problem, np.zeros(4), lam=0.0, steps=1)
     with pytest.raises(ValueError, match="finite"):
         run_varpro(problem, np.array([0.0, np.nan]), lam=1e-2, steps=1)

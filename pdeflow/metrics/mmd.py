@@ -161,7 +161,7 @@ def mean_distance(points, domain: Domain, *, weights=None) -> float:
     float
         E d(Y, Y′) ≥ 0.
     """
-    pts, w = _as_points(check_domain(domain), points, weights, "points")
+    pts, w = _as_points(check_domain(domain), points, weights, "points", "weights")
     # the x-self term of energy_distance_sums, against one point whose own self term is skipped
     return energy_distance_sums(pts, pts[:1], domain, x_weights=w, y_self=0.0)[1]
 
@@ -214,9 +214,9 @@ def grid_mean_distance(domain: Domain, density) -> float:
     return float(max(np.sum(padded * smoothed), 0.0))
 
 
-def _as_points(domain: Domain, points, weights, name):
+def _as_points(domain: Domain, points, weights, name, weights_name=None):
     pts = check_points(points, domain.ndim, name)
-    return pts, check_weights(weights, pts.shape[0], f"{name}_weights")
+    return pts, check_weights(weights, pts.shape[0], weights_name or f"{name}_weights")
 
 
 def energy_distance_sums(x, y, domain: Domain, *, x_weights=None, y_weights=None, y_self=None):

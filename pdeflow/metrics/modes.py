@@ -24,9 +24,9 @@ from ._inputs import check_points, check_weights
 MAX_MODES = 1 << 24
 
 
-def _normalised(points, weights, name: str) -> tuple[np.ndarray, np.ndarray]:
+def _normalised(points, weights, name: str, weights_name: str) -> tuple[np.ndarray, np.ndarray]:
     x = check_points(points, 1, name)[:, 0]
-    return x, check_weights(weights, x.size, f"{name}_weights")
+    return x, check_weights(weights, x.size, weights_name)
 
 
 def fourier_coefficients(points, weights=None, k_max: int = 256) -> np.ndarray:
@@ -48,7 +48,7 @@ def fourier_coefficients(points, weights=None, k_max: int = 256) -> np.ndarray:
     ndarray, shape (k_max,), complex
         μ̂_1 … μ̂_{k_max}.
     """
-    x, w = _normalised(points, weights, "points")
+    x, w = _normalised(points, weights, "points", "weights")
     k_max = as_count(k_max, "k_max", minimum=1, maximum=MAX_MODES)
     step = np.exp(-1j * x)
     power = w.astype(complex)
@@ -86,6 +86,9 @@ def energy_distance_modes(x, y, *, x_weights=None, y_weights=None, k_max: int = 
     ndarray, shape (k_max,)
         (8/π)·abs(μ̂_k − ν̂_k)²/(4k² − 1), k = 1..k_max.
     """
+    # checked under their own names here: fourier_coefficients would call both "points"/"weights"
+    x, x_weights = _normalised(x, x_weights, "x", "x_weights")
+    y, y_weights = _normalised(y, y_weights, "y", "y_weights")
     diff = fourier_coefficients(x, x_weights, k_max) - fourier_coefficients(y, y_weights, k_max)
     return mode_weights(k_max) * np.abs(diff) ** 2
 

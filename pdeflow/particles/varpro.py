@@ -449,7 +449,7 @@ class VarPro:
                  *, tol: float = 1e-10, r: float = 2.0):
         lam = as_real(lam, "lam")
         if not np.isfinite(lam) or lam <= 0:
-            raise ValueError(f"lambda must be > 0, got {lam}")
+            raise ValueError(f"lam (the ridge λ) must be > 0, got {lam}")
         tol = as_real(tol, "tol")
         if not 0 < tol < 1:
             raise ValueError(f"tol (relative residual of the projection) must be in (0, 1), got {tol}")
