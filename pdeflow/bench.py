@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from .domains import Circle, Torus
 from .io import check_path
 from .integrators_bdf import ReuseBDF
 from .models import UFDParams, UltraFastDiffusion, solve_ufd
+from .outputs import write_aside
 from .teacher import teacher_density
 
 #: references shipped with the source (read only: a benchmark never writes into the source tree)
@@ -50,14 +50,12 @@ def _load_reference(name: str, fresh: bool) -> dict | None:
 
 
 def _save_reference(name: str, **arrays) -> None:
-    """Keep a computed reference in :func:`reference_cache` (written aside, then renamed into place,
-    so that a reader never sees half a file); a cache that cannot be written is skipped."""
+    """Keep a computed reference in :func:`reference_cache` (:func:`pdeflow.outputs.write_aside`: a
+    reader never sees half a file); a cache that cannot be written is skipped."""
     try:
         folder = reference_cache()
         folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, suffix=".npz", delete=False) as part:
-            np.savez(part, **arrays)
-        os.replace(part.name, folder / name)
+        write_aside(folder / name, lambda tmp: np.savez(tmp, **arrays))
     except OSError:
         pass
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from .scalars import as_flag, as_real
 from .errors import IntegrationError
-from .io import as_saved, check_path, load_trajectory
+from .io import check_path
 from .integrators import SolverStats, check_method, check_times, integrate, method_name
 from .models.base import GridModel
 from .runs import Run, previous_run

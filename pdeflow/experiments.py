@@ -8,7 +8,6 @@ limit — and with the teacher measure μ̄, by the energy-distance MMD (docs: t
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import warnings

@@ -60,7 +60,13 @@ def _umask() -> int:
     return mask
 
 
-def _replace(path: Path, write: Callable[[Path], None]) -> None:
+def write_aside(path: Path, write: Callable[[Path], None]) -> None:
+    """``write(tmp)`` to a temporary file beside ``path``, then rename it to ``path``.
+
+    A reader (or a crash) never meets half a file, and a link at ``path`` is replaced, not
+    followed; the temporary is removed if ``write`` fails.
+    """
+    path = Path(path)
     folder = path.parent
     with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{path.name}.", suffix=path.suffix, delete=False) as part:
         pass
@@ -93,7 +99,7 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 110, close: bool = True
     """
     path = Path(path)
     check_replaceable(path, is_pdeflow_figure, "figure")
-    _replace(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format="png", metadata=FIGURE_MARK))
+    write_aside(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format="png", metadata=FIGURE_MARK))
     if close:
         import matplotlib.pyplot as plt
 
@@ -120,5 +126,5 @@ def write_summary_json(path: str | os.PathLike, summary: dict) -> Path:
         raise ValueError("a summary must be a dict with an 'experiment' entry (how pdeflow knows its own)")
     check_replaceable(path, is_pdeflow_summary, "summary")
     text = json.dumps(summary, indent=2, default=float)
-    _replace(path, lambda tmp: tmp.write_text(text))
+    write_aside(path, lambda tmp: tmp.write_text(text))
     return path

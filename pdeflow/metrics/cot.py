@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..domains import Domain
+from ..domains import Domain, check_domain
 from ._inputs import check_points
 from .wasserstein import wasserstein_circle, wasserstein_interval
 
@@ -56,8 +56,7 @@ def layer_measures(state: np.ndarray, domain: Domain, kind: str) -> LayerMeasure
     LayerMeasures
         Grid densities as cell-uniform pieces of the cell width; particles as atoms of mass 1/M.
     """
-    if not isinstance(domain, Domain):
-        raise ValueError(f"domain must be a pdeflow Domain, got {type(domain).__name__}")
+    domain = check_domain(domain)
     if domain.ndim != 1:
         raise ValueError("exact layer distances are one-dimensional; use pdeflow.metrics.mmd on 2-D Θ")
     try:
@@ -138,9 +137,7 @@ def wasserstein_cot(mu: LayerMeasures, nu: LayerMeasures, domain: Domain) -> flo
     if mu.points.shape[0] != nu.points.shape[0]:
         raise ValueError(f"mu and nu must have the same number of layers, got {mu.points.shape[0]} and "
                          f"{nu.points.shape[0]}")
-    if not isinstance(domain, Domain):
-        raise ValueError(f"domain must be a pdeflow Domain, got {type(domain).__name__}")
-    w = layer_wasserstein(mu, nu, domain, p=2)
+    w = layer_wasserstein(mu, nu, check_domain(domain), p=2)
     return float(np.sqrt(np.mean(w**2)))
 
 

@@ -29,6 +29,21 @@ def _normalised(points, weights, name: str, weights_name: str) -> tuple[np.ndarr
     return x, check_weights(weights, x.size, weights_name)
 
 
+def _mode_count(k_max) -> int:
+    return as_count(k_max, "k_max", minimum=1, maximum=MAX_MODES)
+
+
+def _coefficients(x: np.ndarray, w: np.ndarray, k_max: int) -> np.ndarray:
+    """μ̂_1 … μ̂_{k_max} of checked angles ``x`` and normalised weights ``w``."""
+    step = np.exp(-1j * x)
+    power = w.astype(complex)
+    out = np.empty(k_max, dtype=complex)
+    for k in range(k_max):
+        power = power * step
+        out[k] = power.sum()
+    return out
+
+
 def fourier_coefficients(points, weights=None, k_max: int = 256) -> np.ndarray:
     """Fourier coefficients μ̂_k = Σᵢ wᵢ e^{−ikωᵢ}, k = 1..k_max, of weighted points on the circle.
 
@@ -49,19 +64,12 @@ def fourier_coefficients(points, weights=None, k_max: int = 256) -> np.ndarray:
         μ̂_1 … μ̂_{k_max}.
     """
     x, w = _normalised(points, weights, "points", "weights")
-    k_max = as_count(k_max, "k_max", minimum=1, maximum=MAX_MODES)
-    step = np.exp(-1j * x)
-    power = w.astype(complex)
-    out = np.empty(int(k_max), dtype=complex)
-    for k in range(int(k_max)):
-        power = power * step
-        out[k] = power.sum()
-    return out
+    return _coefficients(x, w, _mode_count(k_max))
 
 
 def mode_weights(k_max: int) -> np.ndarray:
     """(8/π)/(4k² − 1) for k = 1..k_max: MMD² = Σ_k weight_k |σ̂_k|²."""
-    k = np.arange(1, as_count(k_max, "k_max", minimum=1, maximum=MAX_MODES) + 1, dtype=float)
+    k = np.arange(1, _mode_count(k_max) + 1, dtype=float)
     return 8.0 / np.pi / (4 * k * k - 1)
 
 
@@ -86,10 +94,10 @@ def energy_distance_modes(x, y, *, x_weights=None, y_weights=None, k_max: int = 
     ndarray, shape (k_max,)
         (8/π)·abs(μ̂_k − ν̂_k)²/(4k² − 1), k = 1..k_max.
     """
-    # checked under their own names here: fourier_coefficients would call both "points"/"weights"
-    x, x_weights = _normalised(x, x_weights, "x", "x_weights")
-    y, y_weights = _normalised(y, y_weights, "y", "y_weights")
-    diff = fourier_coefficients(x, x_weights, k_max) - fourier_coefficients(y, y_weights, k_max)
+    x, a = _normalised(x, x_weights, "x", "x_weights")
+    y, b = _normalised(y, y_weights, "y", "y_weights")
+    k_max = _mode_count(k_max)
+    diff = _coefficients(x, a, k_max) - _coefficients(y, b, k_max)
     return mode_weights(k_max) * np.abs(diff) ** 2
 
 
@@ -108,5 +116,5 @@ def relu_invisible(k_max: int) -> np.ndarray:
     ndarray of bool, shape (k_max,)
         True at the invisible modes.
     """
-    k = np.arange(1, as_count(k_max, "k_max", minimum=1, maximum=MAX_MODES) + 1)
+    k = np.arange(1, _mode_count(k_max) + 1)
     return (k % 2 == 1) & (k >= 3)
